@@ -1,0 +1,1 @@
+"""Deployment: the docker compose file and the no-Docker local stack (``compose.local``)."""

@@ -1,0 +1,1 @@
+"""The ``mmrag`` command: the composition root that wires the packages together."""

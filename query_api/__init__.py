@@ -1,0 +1,2 @@
+"""The read side: FastAPI retrieval and generation, and the web page.
+Imports ``indexer`` (encoders, store), never ``stream``."""

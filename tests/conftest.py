@@ -1,0 +1,67 @@
+"""Shared fixtures. Service fixtures are session-scoped and started only when an
+integration test asks for them, so ``pytest -m unit`` needs no services at all."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from elasticsearch import AsyncElasticsearch, NotFoundError
+
+from tests.services import ServiceEndpoints, service_endpoints
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests under tests/unit are ``unit``, under tests/integration ``integration``."""
+    for item in items:
+        path = str(item.path)
+        if "/tests/unit/" in path:
+            item.add_marker(pytest.mark.unit)
+        elif "/tests/integration/" in path:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[ServiceEndpoints]:
+    with service_endpoints() as endpoints:
+        yield endpoints
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(services: ServiceEndpoints) -> str:
+    return services.kafka_bootstrap
+
+
+@pytest.fixture(scope="session")
+def es_url(services: ServiceEndpoints) -> str:
+    return services.elasticsearch_url
+
+
+@pytest.fixture
+def unique_name() -> str:
+    """A suffix that keeps each test's topics, indexes and groups apart."""
+    return uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def topic_name(unique_name: str) -> str:
+    return f"test.{unique_name}"
+
+
+@pytest.fixture
+async def es_client(es_url: str) -> AsyncIterator[AsyncElasticsearch]:
+    client = AsyncElasticsearch(es_url, request_timeout=30)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def index_name(es_client: AsyncElasticsearch, unique_name: str) -> AsyncIterator[str]:
+    name = f"test-{unique_name}"
+    yield name
+    with contextlib.suppress(NotFoundError):
+        await es_client.indices.delete(index=name)
