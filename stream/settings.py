@@ -14,3 +14,5 @@ class StreamSettings(BaseSettings):
     changes_topic: str = "mmrag.changes"
     dead_letter_topic: str = "mmrag.changes.dlq"
     changes_partitions: int = 6
+    replication_factor: int = 1
+    changes_retention_ms: int = 30 * 24 * 3600 * 1000
