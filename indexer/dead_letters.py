@@ -20,9 +20,7 @@ Stage = Literal["decode", "watch", "ingress", "extract", "encode", "store"]
 class DeadLetter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    schema_: Literal["mmrag.dead-letter/1"] = Field(
-        default="mmrag.dead-letter/1", alias="schema"
-    )
+    schema_: Literal["mmrag.dead-letter/1"] = Field(default="mmrag.dead-letter/1", alias="schema")
     stage: Stage
     reason: str
     source: str | None = None

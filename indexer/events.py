@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-SCHEMA_VERSION = "mmrag.change/1"
+SCHEMA_VERSION: Literal["mmrag.change/1"] = "mmrag.change/1"
 MAX_INLINE_TEXT_BYTES = 1_000_000
 """Inline text (CMS content) above this many UTF-8 bytes is refused: send a URI instead."""
 MAX_EVENT_BYTES = 2_000_000
@@ -99,9 +99,7 @@ class ChangeEvent(BaseModel):
     new_uri: NonEmpty | None = None
     revision: int = Field(ge=0)
     content_type: str | None = Field(default=None, max_length=255)
-    content_sha256: (
-        Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None
-    ) = None
+    content_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
     text: str | None = None
     assets: tuple[Asset, ...] = ()
     metadata: DocumentMetadata = Field(default_factory=DocumentMetadata)
@@ -159,7 +157,9 @@ def _describe(error: ValidationError) -> str:
         if item["type"] == "json_invalid":
             return f"not valid JSON: {item['msg']}"
         if item["loc"] == ("schema",) and item["type"] == "literal_error":
-            problems.append(f"unknown schema version {item.get('input')!r} (expected {SCHEMA_VERSION!r})")
+            problems.append(
+                f"unknown schema version {item.get('input')!r} (expected {SCHEMA_VERSION!r})"
+            )
             continue
         problems.append(f"{location}: {item['msg']}")
     return "; ".join(problems)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from mmrag.stack_commands import stack_app
+from mmrag.stream_commands import topics_app, watch
 
 app = typer.Typer(
     name="mmrag",
@@ -14,3 +15,5 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(stack_app, name="stack")
+app.add_typer(topics_app, name="topics")
+app.command("watch")(watch)

@@ -1,0 +1,283 @@
+"""The watcher's runtime: watchdog events → debouncer → planning → Kafka → state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from indexer.dead_letters import DeadLetter
+from indexer.events import ChangeEvent, derive_doc_id, utc_now
+from stream.producer import ProducerUnavailable
+from stream.watcher.debounce import Debouncer
+from stream.watcher.events import change_to_event
+from stream.watcher.filters import PathFilter
+from stream.watcher.observe import FileProblem, observe_file, walk_files
+from stream.watcher.planning import KnownFile, ObservedFile, plan_changes
+from stream.watcher.settings import WatchSettings
+from stream.watcher.state import WatchState, state_file_for
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAY_S = 2.0
+ProgressCallback = Callable[[int, int], None]
+
+
+class EventSink(Protocol):
+    """Where the watcher writes (a ``ChangeProducer``); both calls wait for Kafka's ack."""
+
+    async def send_many(self, events: Iterable[ChangeEvent]) -> None: ...
+
+    async def send_dead_letter(self, letter: DeadLetter) -> None: ...
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    kind: str
+    path: str
+    destination: str | None
+    is_directory: bool
+
+
+@dataclass
+class Outcome:
+    """What one pass (a reconciliation or a debounced batch) emitted."""
+
+    events: list[ChangeEvent]
+    problems: int = 0
+
+    def count(self, op: str) -> int:
+        return sum(1 for event in self.events if event.op.value == op)
+
+
+class _Forwarder(FileSystemEventHandler):
+    """Runs in watchdog's thread; hands each event to the event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[RawEvent | None]):
+        self._loop = loop
+        self._queue = queue
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in {"opened", "closed_no_write"}:
+            return
+        destination = getattr(event, "dest_path", "") or None
+        raw = RawEvent(
+            event.event_type,
+            os.fsdecode(event.src_path),
+            os.fsdecode(destination) if destination else None,
+            event.is_directory,
+        )
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, raw)
+
+
+class DirectoryWatcher:
+    """Watches one root directory; its documents have the source ``fs:<name>``."""
+
+    def __init__(
+        self,
+        root: Path,
+        sink: EventSink,
+        settings: WatchSettings,
+        source_name: str | None = None,
+    ) -> None:
+        self.root = root.resolve()
+        if not self.root.is_dir():
+            raise NotADirectoryError(f"{root} is not a directory")
+        self.source = f"fs:{source_name or self.root.name or 'root'}"
+        self._sink = sink
+        self._settings = settings
+        self._filter = PathFilter.from_settings(settings)
+        self._state = WatchState(state_file_for(settings.state_dir, self.source), self.root)
+        self._debouncer: Debouncer[str] = Debouncer(settings.debounce_ms / 1000)
+        self._queue: asyncio.Queue[RawEvent | None] = asyncio.Queue()
+        self._reconcile_requested = False
+        self._stopping = False
+
+    def close(self) -> None:
+        self._state.close()
+
+    def request_reconcile(self) -> None:
+        """Ask the running watcher to rescan the whole tree (e.g. on SIGHUP)."""
+        self._reconcile_requested = True
+        self._queue.put_nowait(None)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._queue.put_nowait(None)
+
+    # -- reconciliation ------------------------------------------------------------------
+
+    async def reconcile(self, on_progress: ProgressCallback | None = None) -> Outcome:
+        """Compare the whole tree with the state and emit exactly what differs."""
+        started = time.monotonic()
+        paths = await asyncio.to_thread(lambda: list(walk_files(self.root, self._filter)))
+        known = self._state.known()
+        wanted = set(paths) | {path for path, entry in known.items() if not entry.deleted}
+        outcome = await self._process(sorted(wanted), on_progress)
+        logger.info(
+            "reconciled source=%s files=%d upserts=%d deletes=%d moves=%d problems=%d ms=%.0f",
+            self.source,
+            len(paths),
+            outcome.count("upsert"),
+            outcome.count("delete"),
+            outcome.count("move"),
+            outcome.problems,
+            (time.monotonic() - started) * 1000,
+        )
+        return outcome
+
+    async def _process(
+        self, paths: list[str], on_progress: ProgressCallback | None = None
+    ) -> Outcome:
+        known = self._state.known(paths)
+        observed, problems = await asyncio.to_thread(self._observe, paths, known, on_progress)
+        self._state.clear_problems(path for path, now in observed.items() if now is not None)
+        reported = 0
+        for problem in problems:
+            reported += await self._report(problem)
+        plan = plan_changes(known, observed, lambda path: derive_doc_id(self.source, path))
+        emitted_at = utc_now()
+        events = [
+            change_to_event(change, source=self.source, root=self.root, emitted_at=emitted_at)
+            for change in plan.changes
+        ]
+        if events:
+            await self._sink.send_many(events)
+        self._state.record(plan.changes, plan.content_unchanged)
+        for event in events:
+            logger.info(
+                "emitted op=%s doc_id=%s uri=%s revision=%d",
+                event.op.value,
+                event.doc_id,
+                event.new_uri or event.uri,
+                event.revision,
+            )
+        return Outcome(events, reported)
+
+    def _observe(
+        self,
+        paths: list[str],
+        known: dict[str, KnownFile],
+        on_progress: ProgressCallback | None,
+    ) -> tuple[dict[str, ObservedFile | None], list[FileProblem]]:
+        """Runs in a worker thread: stat and hash files (no state access here)."""
+        observed: dict[str, ObservedFile | None] = {}
+        problems = []
+        for done, path in enumerate(paths, start=1):
+            result = observe_file(self.root, path, known.get(path), self._settings.max_file_bytes)
+            if isinstance(result, FileProblem):
+                problems.append(result)
+            else:
+                observed[path] = result
+            if on_progress is not None:
+                on_progress(done, len(paths))
+        return observed, problems
+
+    async def _report(self, problem: FileProblem) -> int:
+        if not self._state.problem_is_new(problem.path, problem.signature):
+            return 0
+        logger.warning(
+            "skipped source=%s path=%s reason=%s", self.source, problem.path, problem.reason
+        )
+        await self._sink.send_dead_letter(
+            DeadLetter(
+                stage="watch",
+                reason=problem.reason,
+                source=self.source,
+                uri=(self.root / problem.path).as_uri(),
+            )
+        )
+        return 1
+
+    # -- live watching ---------------------------------------------------------------------
+
+    def _observer(self) -> BaseObserver:
+        if self._settings.polling:
+            return PollingObserver(timeout=self._settings.poll_interval_s)
+        return Observer()
+
+    async def run(self, on_progress: ProgressCallback | None = None) -> None:
+        """Watch until :meth:`stop`; the tree is reconciled first (events arriving during
+        the scan are queued and processed after it)."""
+        loop = asyncio.get_running_loop()
+        observer = self._observer()
+        observer.schedule(_Forwarder(loop, self._queue), str(self.root), recursive=True)
+        observer.start()
+        try:
+            await self.reconcile(on_progress)
+            await self._loop()
+        finally:
+            observer.stop()
+            await asyncio.to_thread(observer.join, 5)
+
+    async def _loop(self) -> None:
+        rescan_every = self._settings.rescan_interval_s
+        next_rescan = time.monotonic() + rescan_every if rescan_every else None
+        while not self._stopping:
+            deadlines = [d for d in (self._debouncer.next_deadline(), next_rescan) if d]
+            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            try:
+                raw = await asyncio.wait_for(self._queue.get(), timeout)
+            except TimeoutError:
+                raw = None
+            while True:
+                if raw is not None:
+                    self._note(raw)
+                if self._queue.empty():
+                    break
+                raw = self._queue.get_nowait()
+            if self._stopping:
+                break
+            now = time.monotonic()
+            if self._reconcile_requested or (next_rescan is not None and now >= next_rescan):
+                self._reconcile_requested = False
+                next_rescan = now + rescan_every if rescan_every else None
+                await self._guarded(self.reconcile())
+            due = self._debouncer.due(time.monotonic())
+            if due and not await self._guarded(self._process(due)):
+                for path in due:
+                    self._debouncer.touch(path, time.monotonic(), delay_s=RETRY_DELAY_S)
+
+    async def _guarded(self, work: Coroutine[object, object, object]) -> bool:
+        try:
+            await work
+        except ProducerUnavailable as error:
+            logger.error("kafka unavailable, will retry in %.0fs: %s", RETRY_DELAY_S, error)
+            return False
+        return True
+
+    def _relative(self, path: str) -> str | None:
+        relative = os.path.relpath(path, self.root)
+        if relative == "." or relative.startswith(".." + os.sep) or relative == "..":
+            return None
+        return relative.replace(os.sep, "/")
+
+    def _note(self, raw: RawEvent) -> None:
+        now = time.monotonic()
+        for path in (raw.path, raw.destination):
+            if path is None:
+                continue
+            relative = self._relative(path)
+            if relative is None:
+                continue
+            if raw.is_directory:
+                self._note_directory(relative, now)
+            elif self._filter.wants_file(relative) or self._state.known([relative]):
+                self._debouncer.touch(relative, now)
+
+    def _note_directory(self, relative: str, now: float) -> None:
+        for known_path in self._state.live_paths_under(relative):
+            self._debouncer.touch(known_path, now)
+        if (self.root / relative).is_dir() and self._filter.wants_directory(relative):
+            for path in walk_files(self.root, self._filter, relative):
+                self._debouncer.touch(path, now)
