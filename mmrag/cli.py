@@ -7,6 +7,7 @@ import typer
 
 from mmrag.stack_commands import stack_app
 from mmrag.stream_commands import topics_app, watch
+from stream.settings import StreamSettings
 
 app = typer.Typer(
     name="mmrag",
@@ -17,3 +18,41 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.command("watch")(watch)
+
+
+@app.command("cms-ingress")
+def cms_ingress(
+    log_level: str = typer.Option("info", help="debug, info, warning, error."),
+) -> None:
+    """Serve CMS webhooks (MMRAG_CMS_SOURCES) and produce change events to Kafka."""
+    import uvicorn
+
+    from mmrag.logging_setup import configure_logging
+    from stream.cms import CmsSettings, create_app
+
+    configure_logging(log_level)
+    settings = CmsSettings()
+    if not settings.sources:
+        typer.echo(
+            "error: no sources configured: set MMRAG_CMS_SOURCES (see docs/cms-webhooks.md)",
+            err=True,
+        )
+        raise typer.Exit(1)
+    uvicorn.run(
+        create_app(settings, StreamSettings()),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+    )
+
+
+@app.command("worker")
+def worker(
+    log_level: str = typer.Option("info", help="debug, info, warning, error."),
+) -> None:
+    """Run the Faust worker: consume change events and keep Elasticsearch current."""
+    from mmrag.logging_setup import configure_logging
+    from stream.worker.runner import run_worker
+
+    configure_logging(log_level)
+    run_worker(log_level)

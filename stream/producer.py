@@ -23,6 +23,10 @@ from indexer.events import ChangeEvent
 
 logger = logging.getLogger(__name__)
 
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+"""Matches the topics' ``max.message.bytes``: an event with 1 MB of inline text, or its
+dead letter (base64 original), fits."""
+
 
 class ProducerUnavailable(RuntimeError):
     """Kafka did not acknowledge a write (a transient failure: retry later)."""
@@ -47,6 +51,7 @@ class ChangeProducer:
             linger_ms=linger_ms,
             request_timeout_ms=request_timeout_ms,
             client_id="mmrag-change-producer",
+            max_request_size=MAX_RECORD_BYTES,
         )
         self._started = False
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from stream.producer import MAX_RECORD_BYTES
 from stream.settings import StreamSettings
 
 WEEK_MS = 7 * 24 * 3600 * 1000
@@ -31,14 +32,18 @@ def topic_specs(settings: StreamSettings) -> list[TopicSpec]:
             {
                 "cleanup.policy": "delete",
                 "retention.ms": str(settings.changes_retention_ms),
-                "max.message.bytes": str(4 * 1024 * 1024),
+                "max.message.bytes": str(MAX_RECORD_BYTES),
             },
         ),
         TopicSpec(
             settings.dead_letter_topic,
             1,
             settings.replication_factor,
-            {"cleanup.policy": "delete", "retention.ms": str(4 * WEEK_MS)},
+            {
+                "cleanup.policy": "delete",
+                "retention.ms": str(4 * WEEK_MS),
+                "max.message.bytes": str(MAX_RECORD_BYTES),
+            },
         ),
     ]
 

@@ -4,13 +4,22 @@ integration test asks for them, so ``pytest -m unit`` needs no services at all."
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from tests.services import ServiceEndpoints, service_endpoints
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No model hub is reachable here: every model loads from local files."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,6 +46,15 @@ def kafka_bootstrap(services: ServiceEndpoints) -> str:
 @pytest.fixture(scope="session")
 def es_url(services: ServiceEndpoints) -> str:
     return services.elasticsearch_url
+
+
+@pytest.fixture(scope="session")
+def tiny_random_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny randomly initialised CLIP saved to disk: proves the CLIP code path (loading,
+    shapes, mappings, pipeline), never retrieval quality."""
+    from indexer.encoders.tiny_clip import build_tiny_random_clip
+
+    return build_tiny_random_clip(tmp_path_factory.mktemp("tiny-random-clip"))
 
 
 @pytest.fixture

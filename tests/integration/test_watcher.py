@@ -151,7 +151,7 @@ async def test_reconciliation_emits_exactly_what_changed_while_down(
     assert initial.count("upsert") == 5
 
     # The watcher is down; the user keeps working.
-    time.sleep(0.01)
+    await asyncio.sleep(0.01)
     (tree / "edit.md").write_text("edited while the watcher was down")
     (tree / "gone.md").unlink()
     (tree / "move-me.md").rename(tree / "moved.md")

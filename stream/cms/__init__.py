@@ -1,0 +1,27 @@
+"""The CMS ingress: ``POST /webhooks/{source}`` turns signed CMS webhooks (generic,
+WordPress, Strapi, Contentful) into change events on Kafka.
+
+The adapters are pure (payload → :class:`~indexer.events.ChangeEvent`s); the app checks
+the signature, maps, produces with acks=all and only then answers 202. See
+``docs/cms-webhooks.md`` for the formats, signing and status codes.
+"""
+
+from __future__ import annotations
+
+from stream.cms.adapters import CmsKind, to_change_events
+from stream.cms.app import create_app
+from stream.cms.payloads import PayloadError
+from stream.cms.settings import CmsSettings, CmsSourceConfig
+from stream.cms.signatures import SIGNATURE_HEADER, sign, verify
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "CmsKind",
+    "CmsSettings",
+    "CmsSourceConfig",
+    "PayloadError",
+    "create_app",
+    "sign",
+    "to_change_events",
+    "verify",
+]

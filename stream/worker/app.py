@@ -1,0 +1,117 @@
+"""The Faust app: topics, the manifest table and the agent, declared plainly.
+
+    mmrag.changes ──take_events(batch, within)──> ChangeBatchProcessor ──> Elasticsearch
+                                                   │            └──> manifests table
+                                                   └──> mmrag.changes.dlq
+
+Offsets are acknowledged by ``take_events`` only after the processor returns, i.e. after
+Elasticsearch acknowledged the batch's writes: at-least-once, and replays are harmless
+because every write is idempotent (content-addressed chunk ids, versioned manifests).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import faust
+
+from indexer.dead_letters import DeadLetter
+from stream.settings import StreamSettings
+from stream.worker.processor import ChangeBatchProcessor, RawRecord
+from stream.worker.settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+ProcessorFactory = Callable[
+    [Callable[[DeadLetter], Awaitable[None]], Any], Awaitable[ChangeBatchProcessor]
+]
+
+
+def create_worker_app(
+    stream_settings: StreamSettings,
+    worker_settings: WorkerSettings,
+    processor_factory: ProcessorFactory,
+    on_lag: Callable[[int, int], None] | None = None,
+) -> faust.App:
+    """``processor_factory(send_dead_letter, manifests_table)`` builds the processor once
+    the app runs (models and clients are created then, not at import)."""
+    partitions = stream_settings.changes_partitions
+    app = faust.App(
+        worker_settings.app_id,
+        broker=f"kafka://{stream_settings.kafka_bootstrap}",
+        store="memory://",
+        web_enabled=False,
+        topic_partitions=partitions,
+        topic_replication_factor=stream_settings.replication_factor,
+        topic_allow_declare=True,
+        broker_session_timeout=worker_settings.session_timeout_s,
+        broker_heartbeat_interval=worker_settings.heartbeat_interval_s,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        table_standby_replicas=0,
+        stream_wait_empty=False,
+    )
+    changes = app.topic(
+        stream_settings.changes_topic,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )
+    dead_letters = app.topic(
+        stream_settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
+    )
+    manifests = app.Table(
+        "manifests",
+        default=None,
+        partitions=partitions,
+        key_type=str,  # raw UTF-8 bytes on the changelog: the same bytes as the event key
+        # The producer's partitioner puts a manifest in the partition of its document's
+        # events (same key, same hash), whatever event of a batch is current.
+        use_partitioner=True,
+    )
+
+    async def send_dead_letter(letter: DeadLetter) -> None:
+        key = (letter.doc_id or letter.uri or "").encode() or None
+        delivery = await dead_letters.send(key=key, value=letter.to_json_bytes())
+        await delivery
+
+    holder: dict[str, ChangeBatchProcessor] = {}
+
+    @app.agent(changes, name="index-changes")
+    async def index_changes(stream: Any) -> None:  # faust's StreamT lacks take_events
+        if "processor" not in holder:
+            holder["processor"] = await processor_factory(send_dead_letter, manifests)
+        processor = holder["processor"]
+        async for batch in stream.take_events(
+            worker_settings.batch_size, within=worker_settings.batch_within_s
+        ):
+            records = [
+                RawRecord(
+                    key=event.message.key,
+                    value=event.message.value,
+                    topic=event.message.topic,
+                    partition=event.message.partition,
+                    offset=event.message.offset,
+                )
+                for event in batch
+            ]
+            await processor.handle(records)
+
+    @app.timer(interval=worker_settings.lag_interval_s)  # type: ignore[untyped-decorator]
+    async def report_lag() -> None:
+        if on_lag is None:
+            return
+        consumer = app.consumer
+        for partition in consumer.assignment():
+            if partition.topic != stream_settings.changes_topic:
+                continue
+            position = await consumer.position(partition)
+            highwater = consumer.highwater(partition)
+            if position is not None and highwater is not None:
+                on_lag(partition.partition, max(highwater - position, 0))
+
+    return app

@@ -1,0 +1,182 @@
+"""Handling one micro-batch of raw records: decode, index, dead-letter, remember.
+
+Independent of Faust (the agent hands it plain records), so it is tested on its own.
+Invalid records and failed documents go to the dead-letter topic with the reason and the
+original bytes; the rest of the batch goes on. Backend outages are retried with backoff;
+when they outlast the retries the worker exits *without* acknowledging the batch, so Kafka
+redelivers it to whoever takes over — nothing is lost and nothing stalls silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from indexer.dead_letters import DeadLetter, Stage
+from indexer.errors import TransientError
+from indexer.events import ChangeEvent, InvalidEvent, decode_change_event, utc_now
+from indexer.manifest import Manifest
+from indexer.pipeline import BatchResult, IndexingPipeline
+from stream.worker.metrics import WorkerMetrics
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    key: bytes | None
+    value: bytes | None
+    topic: str
+    partition: int
+    offset: int
+
+
+DeadLetterSink = Callable[[DeadLetter], Awaitable[None]]
+"""Writes a dead letter and returns once Kafka acknowledged it."""
+
+
+def _exit_without_ack(code: int) -> None:  # pragma: no cover - ends the process
+    logging.shutdown()
+    os._exit(code)
+
+
+class ChangeBatchProcessor:
+    def __init__(
+        self,
+        pipeline: IndexingPipeline,
+        dead_letters: DeadLetterSink,
+        metrics: WorkerMetrics,
+        manifests: MutableMapping[str, Any] | None = None,
+        *,
+        max_transient_retries: int = 8,
+        give_up: Callable[[int], None] = _exit_without_ack,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._pipeline = pipeline
+        self._dead_letters = dead_letters
+        self._metrics = metrics
+        self._manifests = manifests
+        self._max_retries = max_transient_retries
+        self._give_up = give_up
+        self._sleep = sleep
+
+    async def handle(self, records: Sequence[RawRecord]) -> BatchResult | None:
+        self._metrics.batch_size.observe(len(records))
+        events: list[ChangeEvent] = []
+        originals: dict[str, RawRecord] = {}
+        for record in records:
+            if record.value is None:
+                self._metrics.events.labels("tombstone").inc()
+                continue  # a compaction tombstone: nothing to index
+            try:
+                event = decode_change_event(record.value)
+            except InvalidEvent as error:
+                await self._dead_letter(record, "decode", error.reason)
+                self._metrics.events.labels("invalid").inc()
+                continue
+            events.append(event)
+            originals[event.event_id] = record
+        if not events:
+            return None
+        result = await self._process_with_retries(events)
+        for outcome in result.outcomes:
+            self._metrics.events.labels(outcome.status).inc()
+            if outcome.status == "failed":
+                record = originals[outcome.event.event_id]
+                await self._dead_letter(
+                    record, "extract", outcome.reason or "failed", event=outcome.event
+                )
+        self._remember(result)
+        self._observe(result)
+        return result
+
+    async def _process_with_retries(self, events: list[ChangeEvent]) -> BatchResult:
+        cached = self._cached_manifests(events)
+        delay = 1.0
+        for attempt in range(self._max_retries + 1):
+            try:
+                return await self._pipeline.process(events, cached)
+            except TransientError as error:
+                self._metrics.backend_retries.inc()
+                logger.error(
+                    "backend_unavailable attempt=%d/%d retry_in=%.0fs reason=%s",
+                    attempt + 1,
+                    self._max_retries,
+                    delay,
+                    error.reason,
+                )
+                if attempt == self._max_retries:
+                    break
+                await self._sleep(delay)
+                delay = min(delay * 2, 30.0)
+        logger.critical("giving up on the batch without acknowledging it: Kafka will redeliver")
+        self._give_up(70)
+        raise RuntimeError("the worker should have exited")  # pragma: no cover
+
+    def _cached_manifests(self, events: list[ChangeEvent]) -> dict[str, Manifest]:
+        if self._manifests is None:
+            return {}
+        cached = {}
+        for doc_id in {event.doc_id for event in events}:
+            stored = self._manifests.get(doc_id)
+            if stored is not None:
+                cached[doc_id] = Manifest.model_validate(stored)
+        return cached
+
+    def _remember(self, result: BatchResult) -> None:
+        if self._manifests is None:
+            return
+        for doc_id, manifest in result.manifests.items():
+            self._manifests[doc_id] = manifest.model_dump(mode="json")
+
+    def _observe(self, result: BatchResult) -> None:
+        metrics = self._metrics
+        metrics.chunks_embedded.inc(result.chunks_embedded)
+        metrics.chunks_reused.inc(result.chunks_reused)
+        metrics.chunks_deleted.inc(result.chunks_deleted)
+        metrics.images_embedded.inc(result.images_embedded)
+        metrics.extract_seconds.observe(result.extract_seconds)
+        metrics.embed_seconds.observe(result.embed_seconds)
+        metrics.bulk_seconds.observe(result.store_seconds)
+        now = utc_now()
+        for outcome in result.outcomes:
+            if outcome.status in ("indexed", "unchanged", "deleted", "moved"):
+                latency = (now - outcome.event.emitted_at).total_seconds()
+                metrics.change_to_indexed.observe(max(latency, 0.0))
+                logger.info(
+                    "event outcome=%s doc_id=%s revision=%d latency_ms=%.0f",
+                    outcome.status,
+                    outcome.event.doc_id,
+                    outcome.event.revision,
+                    latency * 1000,
+                )
+
+    async def _dead_letter(
+        self, record: RawRecord, stage: Stage, reason: str, event: ChangeEvent | None = None
+    ) -> None:
+        letter = DeadLetter(
+            stage=stage,
+            reason=reason,
+            source=event.source if event else None,
+            doc_id=event.doc_id if event else None,
+            uri=event.uri if event else None,
+            original_base64=DeadLetter.encode_original(record.value),
+            original_topic=record.topic,
+            original_partition=record.partition,
+            original_offset=record.offset,
+            original_key=record.key.decode(errors="replace") if record.key else None,
+        )
+        await self._dead_letters(letter)
+        self._metrics.dead_letters.labels(stage).inc()
+        logger.warning(
+            "dead_letter stage=%s topic=%s partition=%d offset=%d reason=%s",
+            stage,
+            record.topic,
+            record.partition,
+            record.offset,
+            reason,
+        )

@@ -1,0 +1,73 @@
+"""``mmrag worker``: wire settings, encoders, store and pipeline, then run Faust."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from indexer.dead_letters import DeadLetter
+from indexer.encoders.loading import load_encoders
+from indexer.encoders.settings import EncoderSettings
+from indexer.pipeline import IndexingPipeline
+from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader
+from indexer.store.elasticsearch import ElasticsearchStore
+from stream.settings import StreamSettings
+from stream.topics import ensure_topics
+from stream.worker.app import create_worker_app
+from stream.worker.metrics import WorkerMetrics
+from stream.worker.processor import ChangeBatchProcessor
+from stream.worker.settings import WorkerSettings
+
+logger = logging.getLogger(__name__)
+
+
+def run_worker(log_level: str = "info") -> None:
+    import faust
+    from prometheus_client import start_http_server
+
+    stream_settings = StreamSettings()
+    worker_settings = WorkerSettings()
+    indexer_settings = IndexerSettings()
+    encoders = load_encoders(EncoderSettings())
+    asyncio.run(ensure_topics(stream_settings))
+
+    metrics = WorkerMetrics()
+    if worker_settings.metrics_port:
+        start_http_server(
+            worker_settings.metrics_port,
+            addr=worker_settings.metrics_host,
+            registry=metrics.registry,
+        )
+
+    async def build_processor(
+        send_dead_letter: Callable[[DeadLetter], Awaitable[None]], manifests: Any
+    ) -> ChangeBatchProcessor:
+        store = ElasticsearchStore(indexer_settings)
+        pipeline = IndexingPipeline(
+            indexer_settings, store, encoders, ContentReader(indexer_settings)
+        )
+        generation = await pipeline.setup()
+        logger.info(
+            "worker ready generation=%s text_model=%s clip_model=%s",
+            generation,
+            encoders.text.name,
+            encoders.clip.name if encoders.clip else None,
+        )
+        return ChangeBatchProcessor(
+            pipeline,
+            send_dead_letter,
+            metrics,
+            manifests,
+            max_transient_retries=worker_settings.max_transient_retries,
+        )
+
+    app = create_worker_app(
+        stream_settings,
+        worker_settings,
+        build_processor,
+        on_lag=lambda partition, lag: metrics.consumer_lag.labels(str(partition)).set(lag),
+    )
+    faust.Worker(app, loglevel=log_level.upper(), quiet=True).execute_from_commandline()

@@ -1,0 +1,27 @@
+"""Settings of the Faust worker (env prefix ``MMRAG_WORKER_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MMRAG_WORKER_", extra="ignore")
+
+    app_id: str = "mmrag-indexer"
+    """Faust app id: the consumer group and the prefix of the manifest table's topic."""
+    batch_size: int = Field(default=64, gt=0)
+    batch_within_s: float = Field(default=0.3, gt=0)
+    """A batch is handed to the pipeline when full or this long after its first event."""
+    session_timeout_s: float = 6.0
+    """A dead worker's partitions move to the others after this long (Faust's default of
+    60 s looks like a hang after a crash)."""
+    heartbeat_interval_s: float = 2.0
+    metrics_port: int = 9464
+    """Prometheus metrics on http://127.0.0.1:<port>/metrics (0 disables)."""
+    metrics_host: str = "127.0.0.1"
+    max_transient_retries: int = 8
+    """Backend outages are retried with exponential backoff (1 s … 30 s); after this many
+    the worker exits without acknowledging, so Kafka redelivers the batch."""
+    lag_interval_s: float = 5.0
