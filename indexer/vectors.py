@@ -12,6 +12,8 @@ from indexer.settings import IndexerSettings
 
 logger = logging.getLogger(__name__)
 
+CONTEXT_CHARS = 300
+
 
 @dataclass(frozen=True)
 class ChunkVectors:
@@ -19,6 +21,16 @@ class ChunkVectors:
     """From the text model: the chunk's text, or an image's description."""
     clip: list[float] | None
     """From the CLIP model: the image itself, or a text chunk's leading window."""
+
+
+def text_for_text_model(chunk: Chunk) -> str:
+    """A text chunk's text; for an image, what describes it (alt text, caption, name) and
+    the words around it (the PDF page, the section), so images are found by text even
+    without a CLIP model."""
+    if chunk.image is None:
+        return chunk.text
+    context = (chunk.context or "").strip()[:CONTEXT_CHARS]
+    return " — ".join(part for part in (chunk.text.strip(), context) if part)
 
 
 def embed_chunks(
@@ -30,11 +42,11 @@ def embed_chunks(
 
     texts = [chunk for chunk in chunks if chunk.image is None]
     images = [chunk for chunk in chunks if chunk.image is not None]
-    described = [chunk for chunk in chunks if chunk.text.strip()]
+    described = [chunk for chunk in chunks if text_for_text_model(chunk)]
 
     text_vectors = {}
     if described:
-        rows = encoders.text.embed_texts([chunk.text for chunk in described])
+        rows = encoders.text.embed_texts([text_for_text_model(chunk) for chunk in described])
         text_vectors = {chunk.chunk_id: rows[i].tolist() for i, chunk in enumerate(described)}
 
     clip_vectors: dict[str, list[float]] = {}

@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from compose.local.configs import (
@@ -116,11 +117,17 @@ class KafkaService:
         level = client_logger.level
         client_logger.setLevel(logging.CRITICAL)  # refused connects are expected while starting
         try:
-            return asyncio.run(asyncio.wait_for(_round_trip(self.address), timeout=20))
+            # A thread of its own, so that this also works when called from async code.
+            with ThreadPoolExecutor(max_workers=1) as runner:
+                return runner.submit(asyncio.run, _checked_round_trip(self.address)).result()
         except Exception:
             return False
         finally:
             client_logger.setLevel(level)
+
+
+async def _checked_round_trip(bootstrap: str) -> bool:
+    return await asyncio.wait_for(_round_trip(bootstrap), timeout=20)
 
 
 async def _round_trip(bootstrap: str) -> bool:

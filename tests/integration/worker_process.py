@@ -54,8 +54,15 @@ class WorkerEnvironment:
 
 
 class WorkerProcess:
-    def __init__(self, environment: WorkerEnvironment, workdir: Path, name: str = "worker"):
+    def __init__(
+        self,
+        environment: WorkerEnvironment,
+        workdir: Path,
+        name: str = "worker",
+        extra: dict[str, str] | None = None,
+    ):
         self.environment = environment
+        self.extra = extra or {}
         self.workdir = workdir
         self.log = workdir / f"{name}.log"
         self.metrics_port = free_port()
@@ -63,7 +70,7 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.environment.variables(self.metrics_port)}
+        env = {**os.environ, **self.environment.variables(self.metrics_port), **self.extra}
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "mmrag", "worker", "--log-level", "info"],
