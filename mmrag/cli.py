@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import typer
 
+from mmrag.bench_command import bench
+from mmrag.query_commands import ask, search, serve
 from mmrag.stack_commands import stack_app
 from mmrag.stream_commands import topics_app, watch
 from stream.settings import StreamSettings
@@ -18,6 +20,12 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.command("watch")(watch)
+app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+    bench
+)
+app.command("serve")(serve)
+app.command("search")(search)
+app.command("ask")(ask)
 
 
 @app.command("cms-ingress")

@@ -201,18 +201,31 @@ class DirectoryWatcher:
 
     # -- live watching ---------------------------------------------------------------------
 
-    def _observer(self) -> BaseObserver:
-        if self._settings.polling:
-            return PollingObserver(timeout=self._settings.poll_interval_s)
-        return Observer()
+    def _start_observer(self, handler: FileSystemEventHandler) -> BaseObserver:
+        """inotify (or the platform's native API); polling when asked for, or when the
+        native observer cannot start (e.g. the inotify watch limit is reached)."""
+        if not self._settings.polling:
+            native = Observer()
+            try:
+                native.schedule(handler, str(self.root), recursive=True)
+                native.start()
+            except OSError as error:
+                logger.warning(
+                    "native file events unavailable (%s): polling every %.1fs instead",
+                    error,
+                    self._settings.poll_interval_s,
+                )
+            else:
+                return native
+        polling = PollingObserver(timeout=self._settings.poll_interval_s)
+        polling.schedule(handler, str(self.root), recursive=True)
+        polling.start()
+        return polling
 
     async def run(self, on_progress: ProgressCallback | None = None) -> None:
         """Watch until :meth:`stop`; the tree is reconciled first (events arriving during
         the scan are queued and processed after it)."""
-        loop = asyncio.get_running_loop()
-        observer = self._observer()
-        observer.schedule(_Forwarder(loop, self._queue), str(self.root), recursive=True)
-        observer.start()
+        observer = self._start_observer(_Forwarder(asyncio.get_running_loop(), self._queue))
         try:
             await self.reconcile(on_progress)
             await self._loop()

@@ -6,6 +6,7 @@ and a tiny random CLIP: it proves the image path, not retrieval quality).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -329,3 +330,51 @@ async def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     assert len(stored_ids) == len(set(stored_ids))
     assert set(stored_ids) == expected  # none lost, none left over
     assert all(len(m["chunks"]) >= 2 for m in manifests.values())
+
+
+async def test_two_workers_split_partitions_and_a_rebalance_loses_nothing(
+    setup: tuple[StreamSettings, WorkerEnvironment],
+    es_client: AsyncElasticsearch,
+    tmp_path: Path,
+) -> None:
+    stream_settings, environment = setup
+    index = Index(es_client, environment)
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    total = 90
+    for number in range(total):
+        (folder / f"doc-{number:03d}.txt").write_text(documents.paragraph(number, 70))
+
+    workers = [
+        WorkerProcess(environment, tmp_path / f"member-{n}", name=f"member-{n}").start()
+        for n in range(2)
+    ]
+    try:
+        await asyncio.gather(*(worker.wait_ready() for worker in workers))
+        async with ChangeProducer(
+            stream_settings.kafka_bootstrap,
+            stream_settings.changes_topic,
+            stream_settings.dead_letter_topic,
+        ) as producer:
+            watcher = DirectoryWatcher(
+                folder, producer, WatchSettings(state_dir=tmp_path / "state"), source_name="s"
+            )
+            await watcher.reconcile()
+            watcher.close()
+
+        async def both_busy() -> bool:
+            counts = [await worker.metrics() for worker in workers]
+            return all(m.get("mmrag_events_total{outcome=indexed}", 0) > 0 for m in counts)
+
+        await wait_for(both_busy, what="both group members to index events")
+        workers[0].stop()  # leaves the group: its partitions move to the other member
+
+        async def all_indexed() -> bool:
+            return len(await index.manifests()) == total
+
+        await wait_for(all_indexed, timeout_s=120, what="every document after the rebalance")
+    finally:
+        for worker in workers:
+            worker.stop()
+    manifests = await index.manifests()
+    assert all(m["revision"] > 0 and len(m["chunks"]) >= 1 for m in manifests.values())

@@ -1,0 +1,187 @@
+"""``mmrag serve``, ``mmrag search`` and ``mmrag ask``: the read side's command line.
+
+``serve`` runs the query API; ``search`` and ``ask`` call a running API over HTTP (so they
+start instantly: no model is loaded here) and print with rich; ``ask`` prints the answer's
+tokens as they stream in.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    import httpx
+
+console = Console()
+errors = Console(stderr=True)
+
+ApiUrl = Annotated[
+    str, typer.Option("--api", envvar="MMRAG_API_URL", help="Base URL of a running API.")
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option("--api-key", envvar="MMRAG_API_KEY", help="Sent as X-API-Key."),
+]
+ModeOption = Annotated[str, typer.Option(help="hybrid, vector or lexical.")]
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default: MMRAG_API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: MMRAG_API_PORT.")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
+) -> None:
+    """Run the query API (search, ask, documents, images, health, metrics)."""
+    import uvicorn
+
+    from mmrag.logging_setup import configure_logging
+    from query_api.app import create_app
+    from query_api.settings import ApiSettings
+
+    configure_logging(log_level)
+    settings = ApiSettings()
+    updates = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
+    settings = settings.model_copy(update=updates)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)
+
+
+def search(
+    query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
+    image: Annotated[Path | None, typer.Option(help="A query image file.")] = None,
+    k: Annotated[int, typer.Option(min=1, max=100, help="How many hits.")] = 10,
+    mode: ModeOption = "hybrid",
+    api: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Search a running API by text, image or both, and print the hits."""
+    import httpx
+
+    if query is None and image is None:
+        raise typer.BadParameter("give a query, --image, or both")
+    if image is not None and not image.is_file():
+        raise typer.BadParameter(f"{image} is not a file")
+    with httpx.Client(base_url=api, headers=_headers(api_key), timeout=60) as client:
+        if image is not None:
+            media = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+            fields = {"k": str(k), "mode": mode, **({"query": query} if query else {})}
+            files = {"image": (image.name, image.read_bytes(), media)}
+            response = _call(lambda: client.post("/search", data=fields, files=files))
+        else:
+            body = {"query": query, "k": k, "mode": mode}
+            response = _call(lambda: client.post("/search", json=body))
+    _print_hits(response.json())
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[int, typer.Option(min=1, max=20, help="Passages to answer from.")] = 6,
+    mode: ModeOption = "hybrid",
+    api: ApiUrl = "http://127.0.0.1:8000",
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Ask a running API; the answer streams in, then its citations."""
+    import httpx
+
+    body = {"question": question, "k": k, "mode": mode, "stream": True}
+    with httpx.Client(base_url=api, headers=_headers(api_key), timeout=300) as client:
+        try:
+            with client.stream("POST", "/ask", json=body) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    _fail(response)
+                for event, data in iter_sse_events(response.iter_lines()):
+                    _print_answer_event(event, data)
+        except httpx.TransportError as error:
+            errors.print(f"error: cannot reach the API at {api}: {error}")
+            raise typer.Exit(1) from error
+
+
+def iter_sse_events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """``(event, decoded JSON data)`` from Server-Sent Event lines (pure)."""
+    event, data = "message", []
+    for raw in lines:
+        line = raw.rstrip("\r")
+        if not line:
+            if data:
+                yield event, json.loads("\n".join(data))
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue  # a comment (sse-starlette's pings)
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
+    if data:
+        yield event, json.loads("\n".join(data))
+
+
+def _print_answer_event(event: str, data: Any) -> None:
+    if event == "token":
+        console.print(data["text"], end="", markup=False, highlight=False, soft_wrap=True)
+    elif event == "citations":
+        console.print()
+        for citation in data:
+            where = f" p.{citation['page']}" if citation.get("page") else ""
+            label = citation.get("title") or citation["uri"]
+            console.print(f"[bold][{citation['number']}][/bold] {label}{where}", highlight=False)
+            console.print(f"    {citation['uri']}", style="dim", highlight=False)
+    elif event == "done":
+        console.print(f"— {data['generator']}, {data['took_ms']:.0f} ms", style="dim")
+    elif event == "error":
+        errors.print(f"error: {data.get('detail')}")
+        raise typer.Exit(1)
+
+
+def _print_hits(result: dict[str, Any]) -> None:
+    table = Table(
+        title=f"{len(result['hits'])} hits ({result['mode']}, {result['took_ms']:.0f} ms)"
+    )
+    for column in ("#", "score", "kind", "document", "snippet", "found by"):
+        table.add_column(column, overflow="fold")
+    for number, hit in enumerate(result["hits"], start=1):
+        where = hit.get("title") or hit["uri"]
+        if hit.get("page"):
+            where += f" (p.{hit['page']})"
+        found_by = ", ".join(f"{name}#{rank}" for name, rank in hit["retrievers"].items())
+        table.add_row(
+            str(number),
+            f"{hit['score']:.4f}",
+            hit["modality"],
+            where,
+            hit.get("snippet") or hit.get("image_url") or "",
+            found_by,
+        )
+    console.print(table)
+
+
+def _headers(api_key: str | None) -> dict[str, str]:
+    return {"X-API-Key": api_key} if api_key else {}
+
+
+def _call(request: Any) -> httpx.Response:
+    import httpx
+
+    try:
+        response: httpx.Response = request()
+    except httpx.TransportError as error:
+        errors.print(f"error: cannot reach the API: {error}")
+        raise typer.Exit(1) from error
+    if response.status_code >= 400:
+        _fail(response)
+    return response
+
+
+def _fail(response: httpx.Response) -> None:
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text
+    errors.print(f"error: {response.status_code}: {detail}")
+    raise typer.Exit(1)
