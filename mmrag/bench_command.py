@@ -15,10 +15,10 @@ BENCHMARKS = {
 }
 
 
-def bench(
-    ctx: typer.Context,
-    name: str = typer.Argument(..., help="; ".join(f"{k}: {v[1]}" for k, v in BENCHMARKS.items())),
-) -> None:
+NAME_HELP = "; ".join(f"{name}: {purpose}" for name, (_, purpose) in BENCHMARKS.items())
+
+
+def bench(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -> None:
     """Run a benchmark; extra arguments go to it (`python -m bench.NAME --help` lists them)."""
     if name not in BENCHMARKS:
         raise typer.BadParameter(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
