@@ -8,8 +8,9 @@ VENV ?= $(HOME)/.cache/mmrag/venv
 BIN := $(VENV)/bin
 DEPS_STAMP := $(VENV)/.deps-$(shell sha256sum pyproject.toml | cut -c1-16)
 PYTEST_ARGS ?=
+DEMO_FOLDER ?= examples
 
-.PHONY: help install lint format typecheck test test-unit demo stack-up stack-down clean
+.PHONY: help system-deps install lint format typecheck test test-unit demo stack-up stack-down clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -20,6 +21,9 @@ $(DEPS_STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[ml,dev]'
 	@rm -f $(VENV)/.deps-*
 	@touch $@
+
+system-deps: ## Debian packages: maven, JDKs, setpriv, chromium + chromedriver, docker-compose
+	@bash scripts/system-deps.sh
 
 install: $(DEPS_STAMP) ## Create the venv and install mmrag with every extra
 	@$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
@@ -35,15 +39,14 @@ format: install ## Apply ruff's fixes and formatting
 typecheck: install ## mypy (strict)
 	$(BIN)/mypy
 
-test: install ## All tests; starts a real Kafka + Elasticsearch (local stack) when needed
-	$(BIN)/pytest $(PYTEST_ARGS)
+test: system-deps install ## All tests; starts a real Kafka + Elasticsearch (local stack) when needed
+	HF_HUB_OFFLINE=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: install ## Unit tests only: no services, seconds
-	$(BIN)/pytest -m unit $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -m unit $(PYTEST_ARGS)
 
-demo: install ## The main job: local stack up, then everything that exists so far
-	$(BIN)/mmrag stack up
-	$(BIN)/mmrag stack status
+demo: system-deps install ## The main job: stack, worker, API, index examples/, query; then watch
+	BIN=$(BIN) bash compose/demo.sh $(DEMO_FOLDER)
 
 stack-up: install ## Start the local Kafka + Elasticsearch
 	$(BIN)/mmrag stack up
