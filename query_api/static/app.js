@@ -17,6 +17,18 @@ function modalities() {
   return wanted;
 }
 
+// <img src> cannot send the API key: with a key, thumbnails are fetched and shown as blobs.
+function image(url, alt) {
+  const node = el("img", { alt, loading: "lazy" });
+  const key = $("api-key").value.trim();
+  if (!key) { node.src = url; return node; }
+  fetch(url, { headers: { "X-API-Key": key } })
+    .then((response) => (response.ok ? response.blob() : Promise.reject(response.status)))
+    .then((blob) => { node.src = URL.createObjectURL(blob); })
+    .catch(() => { node.alt = `${alt} (thumbnail unavailable)`; });
+  return node;
+}
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
@@ -79,7 +91,7 @@ function render(result) {
     const where = hit.page ? `${hit.uri} · page ${hit.page}` : hit.uri;
     if (hit.modality === "image") {
       images.append(el("figure", { class: "image-hit", "data-chunk-id": hit.chunk_id },
-        el("img", { src: hit.image_url, alt: hit.snippet || hit.title || "image result", loading: "lazy" }),
+        image(hit.image_url, hit.snippet || hit.title || "image result"),
         el("figcaption", {}, hit.title || "", el("br"), where)));
     } else {
       texts.append(el("li", { class: "text-hit", "data-chunk-id": hit.chunk_id },
@@ -142,7 +154,7 @@ function renderCitations(citations) {
   for (const citation of citations) {
     const where = citation.page ? `${citation.uri} · page ${citation.page}` : citation.uri;
     const item = el("li", { id: `citation-${citation.number}`, value: citation.number });
-    if (citation.image_url) item.append(el("img", { src: citation.image_url, alt: citation.title || "cited image" }));
+    if (citation.image_url) item.append(image(citation.image_url, citation.title || "cited image"));
     item.append(el("strong", {}, citation.title || citation.doc_id), " ", el("span", { class: "source" }, where));
     list.append(item);
   }

@@ -162,7 +162,9 @@ def test_search_shows_an_image_hit_and_ask_streams_a_cited_answer(
             "return ['search-status','answer','generator'].map(id => id + ': ' + "
             "(document.getElementById(id) || {}).textContent).join(' | ')"
         )
-        raise AssertionError(f"page state: {state} (screenshot: {tmp_path / 'failure.png'})") from None
+        raise AssertionError(
+            f"page state: {state} (screenshot: {tmp_path / 'failure.png'})"
+        ) from None
 
 
 def _use_the_page(driver: Any, wait: Any, api_url: str, tmp_path: Path) -> None:
