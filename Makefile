@@ -18,7 +18,7 @@ help: ## Show this help
 $(DEPS_STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[ml,dev]'
+	$(BIN)/python -m pip install -q -e '.[ml,ocr,dev]'
 	@rm -f $(VENV)/.deps-*
 	@touch $@
 

@@ -369,6 +369,7 @@ class IndexingPipeline:
                         revision=manifest.revision,
                         text_vector=vector.text,
                         clip_vector=vector.clip,
+                        ocr_text=vector.ocr_text,
                         text_model=self._encoders.text.name,
                         clip_model=self._encoders.clip.name if self._encoders.clip else None,
                         emitted_at=manifest.emitted_at,

@@ -105,7 +105,7 @@ def ask(
 
 def iter_sse_events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
     """``(event, decoded JSON data)`` from Server-Sent Event lines (pure)."""
-    event, data = "message", []
+    event, data = "message", list[str]()
     for raw in lines:
         line = raw.rstrip("\r")
         if not line:

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
     from PIL import Image
 
+    from indexer.ocr import TextRecogniser
+
     Vectors = NDArray[np.float32]
 
 
@@ -59,3 +61,5 @@ class Encoders:
 
     text: TextEmbedder
     clip: ImageTextEmbedder | None
+    ocr: TextRecogniser | None = None
+    """Reads text in images (new image chunks only); ``None``: no OCR."""

@@ -14,7 +14,8 @@ class EncoderUnavailable(RuntimeError):
     """A configured model could not be loaded."""
 
 
-def load_encoders(settings: EncoderSettings) -> Encoders:
+def load_encoders(settings: EncoderSettings, *, with_ocr: bool = False) -> Encoders:
+    """The text model, the CLIP model (or ``None``) and, for the worker, the OCR engine."""
     from indexer.encoders.sentence_transformer import SentenceTransformerEmbedder
 
     try:
@@ -23,7 +24,12 @@ def load_encoders(settings: EncoderSettings) -> Encoders:
         raise EncoderUnavailable(
             f"text model {settings.text_model!r} could not be loaded: {error}"
         ) from error
-    return Encoders(text=text, clip=_load_clip(settings))
+    ocr = None
+    if with_ocr:
+        from indexer.ocr import load_recogniser
+
+        ocr = load_recogniser(settings.ocr)
+    return Encoders(text=text, clip=_load_clip(settings), ocr=ocr)
 
 
 def _load_clip(settings: EncoderSettings) -> ImageTextEmbedder | None:

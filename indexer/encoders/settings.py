@@ -29,5 +29,8 @@ class EncoderSettings(BaseSettings):
     """torch intra-op threads; 0 = the number of usable cores."""
     text_batch_size: int = 32
     image_batch_size: int = 16
+    ocr: Literal["auto", "on", "off"] = "auto"
+    """Read text in images with RapidOCR, in the worker (``auto``: when the ``ocr`` extra is
+    installed)."""
     image_max_side: int = 1024
     """Images are decoded at most this large (JPEG draft mode) before preprocessing."""

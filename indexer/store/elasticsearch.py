@@ -65,6 +65,15 @@ class ElasticsearchStore:
                 mapping = await self._client.indices.get_mapping(index=generation)
                 meta = mapping[generation]["mappings"].get("_meta", {})
                 self._check_space(generation, meta, space)
+                # Fields added by a newer mmrag (e.g. ocr_text) are added in place.
+                body = chunk_index_body(
+                    space,
+                    index_type=self._settings.vector_index_type,
+                    refresh_interval=self._settings.refresh_interval,
+                )
+                await self._client.indices.put_mapping(
+                    index=generation, properties=body["mappings"]["properties"]
+                )
             else:
                 generation = generation_index_name(alias, 1)
                 body = chunk_index_body(

@@ -63,6 +63,7 @@ def chunk_index_body(
         "order": {"type": "integer"},
         "text": {"type": "text"},
         "context": {"type": "text"},
+        "ocr_text": {"type": "text"},
         "section": {"type": "keyword", "ignore_above": 1024},
         "page": {"type": "integer"},
         "bbox": {"type": "float", "index": False},

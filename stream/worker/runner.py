@@ -31,7 +31,7 @@ def run_worker(log_level: str = "info") -> None:
     stream_settings = StreamSettings()
     worker_settings = WorkerSettings()
     indexer_settings = IndexerSettings()
-    encoders = load_encoders(EncoderSettings())
+    encoders = load_encoders(EncoderSettings(), with_ocr=True)
     asyncio.run(ensure_topics(stream_settings))
 
     metrics = WorkerMetrics()

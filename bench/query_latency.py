@@ -1,0 +1,412 @@
+"""Query latency: ``POST /search`` p50/p99 at concurrency 1, 4 and 16 over ≥ 10k chunks.
+
+    python -m bench.query_latency [--chunks 10000] [--texts 500] [--requests 150]
+    mmrag bench query [same options]
+
+The index is built directly in Elasticsearch (not through the pipeline, which
+``bench.indexing`` measures): ``--texts`` distinct synthetic passages embedded with the
+real text model (MiniLM by default), reused with Gaussian noise on the vector (σ=0.02 per
+dimension, cosine ≈ 0.93 to the original) and a copy number in the text until there are
+``--chunks`` chunks. No CLIP model: hybrid is BM25 + text kNN, as it is for a text query
+when no CLIP weights are available (a real CLIP text tower adds ≈ 8 ms per query here).
+
+The API runs as ``mmrag serve`` in a child process on a free loopback port; the load comes
+from this process with httpx. Baselines measured in the same run, on the same machine:
+
+- ``/health``: the HTTP floor (uvicorn + FastAPI + one cluster-health call to ES);
+- raw ES: what ``/search`` asks Elasticsearch (BM25 and kNN concurrently, then an mget
+  of the fused top k), with query vectors embedded beforehand — so the difference to
+  ``/search`` is query embedding, fusion and the HTTP layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+from elasticsearch import AsyncElasticsearch
+from elasticsearch.helpers import async_bulk
+from rich.console import Console
+from rich.table import Table
+
+from indexer.store.mappings import VectorSpace, chunk_index_body
+from query_api.fusion import fuse_rankings
+from query_api.queries import SOURCE_FIELDS, bm25_body, filter_clauses, text_knn_body
+from query_api.schemas import Retriever, SearchFilters
+
+console = Console()
+TOPICS = {
+    "kafka": "broker partition offset consumer producer replica leader topic lag commit",
+    "search": "index query vector ranking relevance shard segment analyzer token score",
+    "garden": "tomato seedling soil compost mulch watering blight harvest pruning frost",
+    "baking": "sourdough starter flour hydration proofing crust oven dough yeast knead",
+    "running": "marathon mileage tempo interval taper pace recovery hydration stride race",
+    "geology": "volcano magma lava eruption crust plate basalt ash fault earthquake",
+    "chess": "opening gambit castle bishop knight endgame pawn rook checkmate defence",
+    "bees": "hive queen worker drone honey brood frame swarm varroa pollen nectar",
+    "coffee": "espresso grind extraction crema tamp roast bean brew acidity ratio",
+    "photo": "tripod shutter aperture exposure filter lens focus sensor light aperture",
+    "finance": "budget invoice ledger revenue margin forecast audit expense tax cash",
+    "health": "sleep nutrition protein vitamin exercise stress heart blood pressure rest",
+}
+FILLER = "the a of to and in is that for it with on by this from which when how".split()
+
+
+def synthetic_texts(count: int, seed: int = 7) -> list[str]:
+    """Distinct passages mixing a main topic's words with a second topic's and filler."""
+    generator = random.Random(seed)
+    names = sorted(TOPICS)
+    texts = []
+    for number in range(count):
+        main, other = generator.sample(names, 2)
+        words = []
+        for _ in range(60):
+            pool = generator.choices(
+                (TOPICS[main], TOPICS[other], " ".join(FILLER)), weights=(5, 2, 4)
+            )[0]
+            words.append(generator.choice(pool.split()))
+        texts.append(f"{main} note {number}: " + " ".join(words) + ".")
+    return texts
+
+
+def synthetic_queries(count: int, seed: int = 11) -> list[str]:
+    generator = random.Random(seed)
+    names = sorted(TOPICS)
+    return [
+        " ".join(generator.sample(TOPICS[generator.choice(names)].split(), 4)) for _ in range(count)
+    ]
+
+
+def _chunk_actions(
+    index: str, texts: list[str], vectors: Any, chunks: int, seed: int = 3
+) -> Iterator[dict[str, Any]]:
+    generator = np.random.default_rng(seed)
+    for number in range(chunks):
+        base = number % len(texts)
+        vector = vectors[base] + generator.normal(0, 0.02, vectors.shape[1])
+        vector /= np.linalg.norm(vector)
+        doc = number // 10
+        yield {
+            "_index": index,
+            "_id": f"bench-{number}",
+            "_source": {
+                "chunk_id": f"bench-{number}",
+                "doc_id": f"bench:doc-{doc}",
+                "source": "bench:synthetic",
+                "uri": f"file:///bench/doc-{doc}.md",
+                "title": f"Synthetic document {doc}",
+                "modality": "text",
+                "order": number % 10,
+                "text": f"{texts[base]} (copy {number})",
+                "acl": ["team-x"] if doc % 10 == 0 else [],
+                "tags": [],
+                "indexed_at": "2026-01-01T00:00:00+00:00",
+                "text_vector": [round(float(v), 6) for v in vector],
+            },
+        }
+
+
+async def build_index(
+    client: AsyncElasticsearch,
+    alias: str,
+    text_model: str,
+    vectors: Any,
+    texts: list[str],
+    chunks: int,
+) -> float:
+    started = time.perf_counter()
+    space = VectorSpace(text_model, int(vectors.shape[1]), None, None)
+    body = chunk_index_body(space, index_type="int8_hnsw", refresh_interval="-1")
+    body["aliases"] = {alias: {"is_write_index": True}}
+    index = f"{alias}-000001"
+    await client.indices.create(index=index, **body)
+    await async_bulk(client, _chunk_actions(index, texts, vectors, chunks), chunk_size=500)
+    await client.indices.put_settings(index=index, settings={"refresh_interval": "1s"})
+    await client.indices.refresh(index=index)
+    await client.options(request_timeout=300).indices.forcemerge(index=index, max_num_segments=1)
+    return time.perf_counter() - started
+
+
+@dataclass
+class Level:
+    what: str
+    concurrency: int
+    latencies_ms: list[float]
+    wall_s: float
+    errors: int
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies_ms) / self.wall_s
+
+
+async def run_level(
+    what: str,
+    call: Callable[[int], Awaitable[bool]],
+    concurrency: int,
+    requests: int,
+    max_seconds: float,
+) -> Level:
+    """``requests`` calls (or as many as fit in ``max_seconds``), ``concurrency`` at once."""
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    deadline = time.perf_counter() + max_seconds
+
+    async def worker() -> None:
+        nonlocal issued, errors
+        while issued < requests and time.perf_counter() < deadline:
+            number = issued
+            issued += 1
+            started = time.perf_counter()
+            ok = await call(number)
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += 0 if ok else 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Level(what, concurrency, latencies, time.perf_counter() - started, errors)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def api_process(es_url: str, alias: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    environment = {
+        **os.environ,
+        "MMRAG_ELASTICSEARCH_URL": es_url,
+        "MMRAG_CHUNKS_ALIAS": alias,
+        "MMRAG_DOCUMENTS_INDEX": f"{alias}-documents",
+        "MMRAG_CLIP_MODEL": "",
+        "MMRAG_API_LAG_CACHE_S": "3600",
+        "MMRAG_LLM_PROVIDER": "none",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "mmrag",
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    process = subprocess.Popen(command, env=environment)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+async def wait_for_api(client: httpx.AsyncClient, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.perf_counter() + 180
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API exited with {process.returncode}")
+        with contextlib.suppress(httpx.TransportError):
+            if (await client.get("/health")).status_code == 200:
+                return
+        await asyncio.sleep(0.5)
+    raise RuntimeError("the API did not answer /health within 180 s")
+
+
+def stage_means(metrics_text: str) -> dict[str, float]:
+    """Mean ms per search stage from ``mmrag_search_stage_seconds`` sums and counts."""
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for line in metrics_text.splitlines():
+        for suffix, target in (("_sum", sums), ("_count", counts)):
+            prefix = f'mmrag_search_stage_seconds{suffix}{{stage="'
+            if line.startswith(prefix):
+                stage = line[len(prefix) :].split('"', 1)[0]
+                target[stage] = float(line.rsplit(" ", 1)[1])
+    return {stage: 1000 * sums[stage] / counts[stage] for stage in sums if counts.get(stage)}
+
+
+class RawElasticsearch:
+    """What ``/search`` (hybrid, k=10) asks Elasticsearch, with pre-embedded queries."""
+
+    def __init__(self, client: AsyncElasticsearch, alias: str, queries: list[str], vectors: Any):
+        self._client, self._alias = client, alias
+        self._queries, self._vectors = queries, vectors
+        self._filters = filter_clauses(SearchFilters(), [], ["text", "image"])
+
+    async def hybrid(self, number: int) -> bool:
+        query = self._queries[number % len(self._queries)]
+        vector = self._vectors[number % len(self._queries)].tolist()
+        bm25, knn = await asyncio.gather(
+            self._client.search(index=self._alias, body=bm25_body(query, self._filters, size=20)),
+            self._client.search(
+                index=self._alias,
+                body=text_knn_body(vector, self._filters, k=20, num_candidates=100),
+            ),
+        )
+        fused = fuse_rankings(
+            {
+                Retriever.BM25: [hit["_id"] for hit in bm25["hits"]["hits"]],
+                Retriever.TEXT_KNN: [hit["_id"] for hit in knn["hits"]["hits"]],
+            }
+        )[:10]
+        await self._client.mget(
+            index=self._alias,
+            ids=[hit.chunk_id for hit in fused],
+            source_includes=list(SOURCE_FIELDS),
+        )
+        return True
+
+
+async def measure(args: argparse.Namespace) -> None:
+    from indexer.encoders.loading import load_encoders
+    from indexer.encoders.settings import EncoderSettings
+    from indexer.settings import IndexerSettings
+
+    es_url = args.es_url or IndexerSettings().elasticsearch_url
+    alias = f"bench-query-{uuid.uuid4().hex[:8]}"
+    started = time.perf_counter()
+    encoders = load_encoders(EncoderSettings(clip_model=""))
+    texts = synthetic_texts(args.texts)
+    queries = synthetic_queries(200)
+    embed_started = time.perf_counter()
+    text_vectors = encoders.text.embed_texts(texts)
+    embed_s = time.perf_counter() - embed_started
+    query_vectors = encoders.text.embed_texts(queries)
+    client = AsyncElasticsearch(es_url, request_timeout=60)
+    port = free_port()
+    try:
+        build_s = await build_index(
+            client, alias, encoders.text.name, text_vectors, texts, args.chunks
+        )
+        count = (await client.count(index=alias))["count"]
+        console.print(
+            f"index {alias}: {count} chunks ({args.texts} texts embedded in {embed_s:.1f} s, "
+            f"bulk + refresh + force-merge {build_s:.1f} s); text model {encoders.text.name}"
+        )
+        raw = RawElasticsearch(client, alias, queries, query_vectors)
+        with api_process(es_url, alias, port) as process:
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
+            ) as http:
+                await wait_for_api(http, process)
+                levels = await _run_levels(http, raw, queries, args)
+                stages = stage_means((await http.get("/metrics")).text)
+    finally:
+        await client.options(ignore_status=404).indices.delete(index=f"{alias}-000001")
+        await client.close()
+    _report(levels, stages, time.perf_counter() - started)
+
+
+async def _run_levels(
+    http: httpx.AsyncClient, raw: RawElasticsearch, queries: list[str], args: argparse.Namespace
+) -> list[Level]:
+    async def health(_: int) -> bool:
+        return (await http.get("/health")).status_code == 200
+
+    def search(mode: str) -> Callable[[int], Awaitable[bool]]:
+        async def call(number: int) -> bool:
+            body = {"query": queries[number % len(queries)], "k": 10, "mode": mode}
+            return (await http.post("/search", json=body)).status_code == 200
+
+        return call
+
+    for number in range(20):  # warm up: models, connections, ES caches
+        await search("hybrid")(number)
+        await raw.hybrid(number)
+    levels = []
+    for concurrency in (1, 4, 16):
+        requests = args.requests * max(1, concurrency // 2)
+        for what, call in (
+            ("/health (HTTP floor)", health),
+            ("raw ES: BM25 ∥ kNN + mget", raw.hybrid),
+            ("/search lexical", search("lexical")),
+            ("/search hybrid", search("hybrid")),
+        ):
+            level = await run_level(what, call, concurrency, requests, args.max_seconds)
+            levels.append(level)
+            console.print(
+                f"  c={concurrency:<2} {what:28} n={len(level.latencies_ms):4} "
+                f"p50={level.percentile(0.5):7.1f} ms  p99={level.percentile(0.99):7.1f} ms",
+                highlight=False,
+            )
+    return levels
+
+
+def _report(levels: list[Level], stages: dict[str, float], total_s: float) -> None:
+    by_key = {(level.what, level.concurrency): level for level in levels}
+    table = Table(title="POST /search latency (k=10) over the synthetic index")
+    for column in ("what", "conc.", "n", "p50 ms", "p99 ms", "req/s", "errors", "p50 ÷ raw ES"):
+        table.add_column(column, justify="left" if column == "what" else "right")
+    for level in levels:
+        raw = by_key[("raw ES: BM25 ∥ kNN + mget", level.concurrency)]
+        table.add_row(
+            level.what,
+            str(level.concurrency),
+            str(len(level.latencies_ms)),
+            f"{level.percentile(0.5):.1f}",
+            f"{level.percentile(0.99):.1f}",
+            f"{level.throughput:.0f}",
+            str(level.errors),
+            f"{level.percentile(0.5) / raw.percentile(0.5):.2f}",
+        )
+    console.print(table)
+    for concurrency in (1, 4, 16):
+        hybrid = by_key[("/search hybrid", concurrency)]
+        floor = by_key[("/health (HTTP floor)", concurrency)]
+        raw = by_key[("raw ES: BM25 ∥ kNN + mget", concurrency)]
+        console.print(
+            f"c={concurrency}: /search hybrid p50 {hybrid.percentile(0.5):.1f} ms = raw ES "
+            f"{raw.percentile(0.5):.1f} + HTTP floor {floor.percentile(0.5):.1f} + the rest "
+            f"{hybrid.percentile(0.5) - raw.percentile(0.5) - floor.percentile(0.5):.1f} "
+            "(embedding, fusion, queueing)",
+            highlight=False,
+        )
+    if stages:
+        shown = ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in sorted(stages.items()))
+        console.print(f"inside the API, mean per search (lexical and hybrid runs): {shown}")
+    console.print(f"total {total_s:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--texts", type=int, default=500)
+    parser.add_argument(
+        "--requests", type=int, default=120, help="per level at concurrency 1 (×c/2 above)"
+    )
+    parser.add_argument("--max-seconds", type=float, default=12.0, help="cap per level")
+    parser.add_argument("--es-url", default=None, help="default: MMRAG_ELASTICSEARCH_URL")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    asyncio.run(measure(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Which retrievers a search runs, over which modalities (pure).
+
+    text query   BM25            (hybrid, lexical)   text and image chunks (descriptions)
+                 TEXT_KNN        (hybrid, vector)    text and image chunks (MiniLM vectors)
+                 CLIP_KNN        (hybrid, vector)    image chunks: text → image
+    image query  CLIP_KNN        (hybrid, vector)    image chunks: image → image
+                 IMAGE_TEXT_KNN  (hybrid, vector)    text chunks' CLIP vectors: image → text
+
+With both a text and an image, the image drives the CLIP retrievers and the text drives
+BM25 and TEXT_KNN. Each retriever's modalities are intersected with the requested ones; a
+retriever whose weight is 0, or whose modalities are not requested, does not run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from query_api.errors import InvalidQuery
+from query_api.schemas import Mode, Retriever
+
+TEXT, IMAGE = "text", "image"
+NEEDS_CLIP = "image search needs a CLIP model (MMRAG_CLIP_MODEL) and an index with CLIP vectors"
+
+
+@dataclass(frozen=True)
+class PlannedRetriever:
+    retriever: Retriever
+    modalities: tuple[str, ...]
+
+
+def plan_retrievers(
+    *,
+    has_text: bool,
+    has_image: bool,
+    mode: Mode,
+    modalities: Sequence[str],
+    clip_available: bool,
+    weights: Mapping[Retriever, float],
+) -> list[PlannedRetriever]:
+    if not has_text and not has_image:
+        raise InvalidQuery("give a text query, an image, or both")
+    if has_image and not clip_available:
+        raise InvalidQuery(NEEDS_CLIP)
+    if has_image and mode is Mode.LEXICAL:
+        raise InvalidQuery("lexical mode searches words only: drop the image or use hybrid/vector")
+    wanted: list[tuple[Retriever, tuple[str, ...]]] = []
+    lexical = mode in (Mode.HYBRID, Mode.LEXICAL)
+    vector = mode in (Mode.HYBRID, Mode.VECTOR)
+    if has_text and lexical:
+        wanted.append((Retriever.BM25, (TEXT, IMAGE)))
+    if has_text and vector:
+        wanted.append((Retriever.TEXT_KNN, (TEXT, IMAGE)))
+    if vector and clip_available and has_image:
+        wanted.append((Retriever.CLIP_KNN, (IMAGE,)))
+        wanted.append((Retriever.IMAGE_TEXT_KNN, (TEXT,)))
+    elif vector and clip_available and has_text:
+        wanted.append((Retriever.CLIP_KNN, (IMAGE,)))
+    plan = []
+    for retriever, natural in wanted:
+        searched = tuple(m for m in natural if m in modalities)
+        if searched and weights.get(retriever, 1.0) > 0:
+            plan.append(PlannedRetriever(retriever, searched))
+    if not plan:
+        raise InvalidQuery(
+            f"nothing to search: mode {mode.value} with modalities {list(modalities)} "
+            "runs no retriever for this query"
+        )
+    return plan

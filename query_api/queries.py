@@ -1,0 +1,136 @@
+"""Pure builders of the retrievers' Elasticsearch request bodies (unit-tested as dicts).
+
+Every retriever shares one filter: the request's ``SearchFilters``, the caller's access
+(a chunk is visible when its ``acl`` is missing or empty, i.e. public, or names one of the
+caller's principals) and the modalities searched. kNN applies it inside ``knn.filter``, so
+HNSW returns the k nearest *visible* chunks rather than filtering after the fact.
+
+Bodies ask for ids only (``_source: false``); the fused top hits are fetched afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from query_api.schemas import SearchFilters
+
+Body = dict[str, Any]
+
+TEXT_FIELD = "text"
+TITLE_BOOST = 0.5
+CONTEXT_BOOST = 0.3
+"""``title`` and ``context`` (the words around an image, a PDF page's text) help, but less
+than the chunk's own text: a document's title matches every one of its chunks."""
+
+
+def acl_clause(principals: Sequence[str]) -> Body:
+    """Public chunks (no ``acl`` values) or chunks naming one of ``principals``."""
+    public: Body = {"bool": {"must_not": [{"exists": {"field": "acl"}}]}}
+    if not principals:
+        return public
+    return {
+        "bool": {
+            "should": [public, {"terms": {"acl": sorted(set(principals))}}],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def filter_clauses(
+    filters: SearchFilters, principals: Sequence[str], modalities: Sequence[str]
+) -> list[Body]:
+    """The shared ``bool.filter`` list: access first, then the request's filters."""
+    clauses: list[Body] = [acl_clause(principals)]
+    clauses.append({"terms": {"modality": sorted(set(modalities))}})
+    for field, values in (
+        ("source", filters.source),
+        ("doc_id", filters.doc_id),
+        ("tags", filters.tags),
+        ("content_type", filters.content_type),
+    ):
+        if values is not None:
+            clauses.append({"terms": {field: sorted(set(values))}})
+    if filters.uri_prefix:
+        clauses.append({"prefix": {"uri": filters.uri_prefix}})
+    window: dict[str, str] = {}
+    if filters.indexed_after is not None:
+        window["gte"] = filters.indexed_after.isoformat()
+    if filters.indexed_before is not None:
+        window["lte"] = filters.indexed_before.isoformat()
+    if window:
+        clauses.append({"range": {"indexed_at": window}})
+    return clauses
+
+
+def bm25_body(text: str, filters: Sequence[Body], *, size: int) -> Body:
+    """BM25 over the chunk's text and the text read in an image (OCR), its document's title
+    and its context (lower boosts)."""
+    return {
+        "size": size,
+        "_source": False,
+        "query": {
+            "bool": {
+                "should": [
+                    {"match": {TEXT_FIELD: {"query": text}}},
+                    {"match": {"ocr_text": {"query": text}}},
+                    {"match": {"title": {"query": text, "boost": TITLE_BOOST}}},
+                    {"match": {"context": {"query": text, "boost": CONTEXT_BOOST}}},
+                ],
+                "minimum_should_match": 1,
+                "filter": list(filters),
+            }
+        },
+    }
+
+
+def knn_body(
+    field: str,
+    vector: Sequence[float],
+    filters: Sequence[Body],
+    *,
+    k: int,
+    num_candidates: int,
+) -> Body:
+    """Approximate kNN (HNSW) over ``field`` with the shared filter applied during search."""
+    return {
+        "size": k,
+        "_source": False,
+        "knn": {
+            "field": field,
+            "query_vector": [float(value) for value in vector],
+            "k": k,
+            "num_candidates": max(num_candidates, k),
+            "filter": {"bool": {"filter": list(filters)}},
+        },
+    }
+
+
+def text_knn_body(
+    vector: Sequence[float], filters: Sequence[Body], *, k: int, num_candidates: int
+) -> Body:
+    return knn_body("text_vector", vector, filters, k=k, num_candidates=num_candidates)
+
+
+def clip_knn_body(
+    vector: Sequence[float], filters: Sequence[Body], *, k: int, num_candidates: int
+) -> Body:
+    return knn_body("clip_vector", vector, filters, k=k, num_candidates=num_candidates)
+
+
+SOURCE_FIELDS = (
+    "chunk_id",
+    "doc_id",
+    "modality",
+    "uri",
+    "title",
+    "source",
+    "page",
+    "bbox",
+    "section",
+    "text",
+    "context",
+    "ocr_text",
+    "acl",
+)
+"""What a hit needs from a chunk's source (never the vectors)."""

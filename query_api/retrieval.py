@@ -1,0 +1,232 @@
+"""``ChunkRetriever``: a query in, fused hits out.
+
+    plan (which retrievers) ─ embed the query (worker thread) ─ run retrievers concurrently
+    ─ fuse with RRF ─ fetch the fused top-k sources (no vectors) ─ RetrievedChunk list
+
+Embedding is CPU-bound: it runs off the event loop, micro-batched across concurrent
+queries (``query_api.embedding``). The service is named ``ChunkRetriever`` because
+``Retriever`` is the enum of retriever kinds in the wire contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+
+from indexer.encoders.base import Encoders
+from query_api.access import Caller, may_read
+from query_api.embedding import BatchingEmbedder
+from query_api.errors import InvalidQuery, ServiceUnavailable
+from query_api.fusion import fuse_rankings
+from query_api.hits import RetrievedChunk, chunk_from_source
+from query_api.index_space import IndexSpaceReader
+from query_api.planning import NEEDS_CLIP, PlannedRetriever, plan_retrievers
+from query_api.queries import SOURCE_FIELDS, bm25_body, clip_knn_body, filter_clauses, text_knn_body
+from query_api.schemas import Mode, Retriever, SearchFilters
+from query_api.settings import ApiSettings
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+logger = logging.getLogger(__name__)
+
+_UNAVAILABLE = (TransportConnectionError, ConnectionTimeout)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str | None
+    image: Image.Image | None
+    k: int = 10
+    mode: Mode = Mode.HYBRID
+    modalities: tuple[str, ...] = ("text", "image")
+    filters: SearchFilters = field(default_factory=SearchFilters)
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    chunks: list[RetrievedChunk]
+    retrievers: tuple[Retriever, ...]
+    timings_ms: dict[str, float]
+    """``embed``, ``retrieve`` (the concurrent retrievers), ``fetch``."""
+
+
+class ChunkRetriever:
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        settings: ApiSettings,
+        chunks_alias: str,
+        encoders: Encoders,
+        executor: Executor,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._alias = chunks_alias
+        self._encoders = encoders
+        clip = encoders.clip
+        self._text: BatchingEmbedder[str] = BatchingEmbedder(encoders.text.embed_texts, executor)
+        self._clip_text: BatchingEmbedder[str] | None = None
+        self._clip_image: BatchingEmbedder[Image.Image] | None = None
+        if clip is not None:
+            self._clip_text = BatchingEmbedder(clip.embed_texts, executor)
+            self._clip_image = BatchingEmbedder(clip.embed_images, executor)
+        self._spaces = IndexSpaceReader(client, chunks_alias)
+        self._warned: set[str] = set()
+
+    @property
+    def spaces(self) -> IndexSpaceReader:
+        return self._spaces
+
+    async def search(self, query: SearchQuery, caller: Caller) -> SearchOutcome:
+        text = query.text.strip() if query.text else None
+        clip = self._encoders.clip
+        # Validate against what this API can do before asking Elasticsearch anything.
+        self._plan(query, text, clip_available=clip is not None)
+        space = await self._spaces.read()
+        if space is None:  # nothing indexed yet
+            return SearchOutcome([], (), {})
+        if space.generation not in self._warned:
+            self._warned.add(space.generation)
+            for problem in space.model_mismatches(self._encoders):
+                logger.warning("model_mismatch generation=%s %s", space.generation, problem)
+        clip_indexed = clip is not None and space.clip_dimensions == clip.dimensions
+        plan = self._plan(query, text, clip_available=clip_indexed)
+        if any(p.retriever is Retriever.TEXT_KNN for p in plan):
+            space.check_text(self._encoders.text)
+
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        vectors = await self._embed(text, query.image, plan)
+        timings["embed"] = _ms_since(started)
+
+        window = max(query.k, self._settings.rank_window_size)
+        started = time.perf_counter()
+        rankings = await asyncio.gather(
+            *(self._rank(p, text, vectors, query.filters, caller, window) for p in plan)
+        )
+        timings["retrieve"] = _ms_since(started)
+        fused = fuse_rankings(
+            {p.retriever: ranking for p, ranking in zip(plan, rankings, strict=True)},
+            k_constant=self._settings.rrf_k,
+            weights=self._settings.weights,
+        )[: query.k]
+
+        started = time.perf_counter()
+        sources = await self._fetch([hit.chunk_id for hit in fused])
+        timings["fetch"] = _ms_since(started)
+        chunks = [
+            chunk_from_source(sources[hit.chunk_id], hit)
+            for hit in fused
+            if hit.chunk_id in sources and may_read(sources[hit.chunk_id].get("acl"), caller)
+        ]
+        return SearchOutcome(chunks, tuple(p.retriever for p in plan), timings)
+
+    def _plan(
+        self, query: SearchQuery, text: str | None, *, clip_available: bool
+    ) -> list[PlannedRetriever]:
+        return plan_retrievers(
+            has_text=bool(text),
+            has_image=query.image is not None,
+            mode=query.mode,
+            modalities=query.modalities,
+            clip_available=clip_available,
+            weights=self._settings.weights,
+        )
+
+    async def _embed(
+        self, text: str | None, image: Image.Image | None, plan: Sequence[PlannedRetriever]
+    ) -> dict[Retriever, list[float]]:
+        """The query vector each planned kNN retriever needs, computed concurrently."""
+        needed = {planned.retriever for planned in plan}
+        vectors: dict[Retriever, list[float]] = {}
+        jobs: dict[str, Awaitable[list[float]]] = {}
+        if Retriever.TEXT_KNN in needed and text:
+            jobs["text"] = self._text.embed(text)
+        clip_needed = needed & {Retriever.CLIP_KNN, Retriever.IMAGE_TEXT_KNN}
+        if clip_needed:
+            if image is not None and self._clip_image is not None:
+                jobs["clip"] = self._clip_image.embed(image)
+            elif text and self._clip_text is not None:
+                jobs["clip"] = self._clip_text.embed(text)
+            else:  # planning never asks for CLIP without a model and a query
+                raise InvalidQuery(NEEDS_CLIP)
+        rows = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
+        if "text" in rows:
+            vectors[Retriever.TEXT_KNN] = rows["text"]
+        for retriever in clip_needed:
+            vectors[retriever] = rows["clip"]
+        return vectors
+
+    async def close(self) -> None:
+        for batcher in (self._text, self._clip_text, self._clip_image):
+            if batcher is not None:
+                await batcher.close()
+
+    async def _rank(
+        self,
+        planned: PlannedRetriever,
+        text: str | None,
+        vectors: dict[Retriever, list[float]],
+        filters: SearchFilters,
+        caller: Caller,
+        window: int,
+    ) -> list[str]:
+        clauses = filter_clauses(filters, caller.principals, planned.modalities)
+        retriever = planned.retriever
+        if retriever is Retriever.BM25:
+            assert text is not None
+            body = bm25_body(text, clauses, size=window)
+        else:
+            candidates = self._settings.num_candidates(retriever, window)
+            builder = text_knn_body if retriever is Retriever.TEXT_KNN else clip_knn_body
+            body = builder(vectors[retriever], clauses, k=window, num_candidates=candidates)
+        response = await self._call(self._client.search(index=self._alias, body=body))
+        if response is None:
+            return []
+        return [str(hit["_id"]) for hit in response["hits"]["hits"]]
+
+    async def _fetch(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not chunk_ids:
+            return {}
+        response = await self._call(
+            self._client.mget(
+                index=self._alias, ids=list(chunk_ids), source_includes=list(SOURCE_FIELDS)
+            )
+        )
+        if response is None:
+            return {}
+        return {
+            str(item["_id"]): dict(item.get("_source") or {})
+            for item in response["docs"]
+            if item.get("found")
+        }
+
+    async def _call(self, request: Any) -> Any:
+        """Await an Elasticsearch request: a missing index is ``None`` (nothing indexed
+        yet); an unreachable or failing cluster is a 503 with the reason."""
+        try:
+            return await request
+        except NotFoundError:
+            self._spaces.forget()
+            return None
+        except _UNAVAILABLE as error:
+            raise ServiceUnavailable(f"Elasticsearch is unavailable: {error}") from error
+        except ApiError as error:
+            logger.error("search_failed status=%s error=%s", error.meta.status, error)
+            raise ServiceUnavailable(
+                f"Elasticsearch could not run the search ({error.meta.status}): {error.message}"
+            ) from error
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

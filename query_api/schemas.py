@@ -1,0 +1,166 @@
+"""The query API's wire contract: requests and responses (pydantic, so OpenAPI is exact)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+
+MAX_K = 100
+
+Modality = Literal["text", "image"]
+IMAGE_UPLOADED = "image_uploaded"
+"""Validation context key: the multipart form carries the query image as a file part."""
+
+
+def _both_modalities() -> list[Modality]:
+    return ["text", "image"]
+
+
+class Mode(StrEnum):
+    HYBRID = "hybrid"
+    """BM25 + text-vector kNN + CLIP kNN, fused with Reciprocal Rank Fusion."""
+    VECTOR = "vector"
+    """Text-vector kNN + CLIP kNN, fused."""
+    LEXICAL = "lexical"
+    """BM25 only."""
+
+
+class Retriever(StrEnum):
+    BM25 = "bm25"
+    TEXT_KNN = "text_knn"
+    CLIP_KNN = "clip_knn"
+    """Text query → CLIP text tower; image query → CLIP image tower."""
+    IMAGE_TEXT_KNN = "image_text_knn"
+    """Image query → CLIP image tower against text chunks' CLIP vectors (image→text)."""
+
+
+class SearchFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: list[str] | None = None
+    doc_id: list[str] | None = None
+    uri_prefix: str | None = None
+    tags: list[str] | None = None
+    """A chunk matches if it has any of these tags."""
+    content_type: list[str] | None = None
+    indexed_after: datetime | None = None
+    indexed_before: datetime | None = None
+
+
+class SearchRequest(BaseModel):
+    """JSON form of ``POST /search``. The multipart form takes the same fields, with the
+    image as a file part named ``image``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str | None = Field(default=None, max_length=2000)
+    image_base64: str | None = Field(default=None, description="A query image, base64.")
+    modalities: list[Modality] = Field(default_factory=_both_modalities)
+    k: int = Field(default=10, ge=1, le=MAX_K)
+    mode: Mode = Mode.HYBRID
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+
+    @model_validator(mode="after")
+    def _something_to_search(self, info: ValidationInfo) -> SearchRequest:
+        uploaded = bool(info.context and info.context.get(IMAGE_UPLOADED))
+        if not (self.query and self.query.strip()) and not self.image_base64 and not uploaded:
+            raise ValueError("give a text query, an image, or both")
+        if not self.modalities:
+            raise ValueError("modalities must name text, image or both")
+        return self
+
+
+class Hit(BaseModel):
+    chunk_id: str
+    doc_id: str
+    modality: Literal["text", "image"]
+    uri: str
+    title: str | None = None
+    source: str
+    page: int | None = None
+    bbox: list[float] | None = None
+    section: str | None = None
+    snippet: str | None = None
+    """Text chunks: the text (trimmed). Image chunks: the describing text, if any."""
+    image_url: str | None = None
+    """Image chunks: ``/images/{chunk_id}`` (a thumbnail)."""
+    score: float
+    """The fused RRF score (higher is better)."""
+    retrievers: dict[Retriever, int]
+    """Which retrievers found it, and at what rank (1-based)."""
+
+
+class SearchResponse(BaseModel):
+    hits: list[Hit]
+    mode: Mode
+    took_ms: float
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=6, ge=1, le=20)
+    mode: Mode = Mode.HYBRID
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    stream: bool = False
+    """``true``: Server-Sent Events (``token``, ``citations``, ``done``); else one JSON."""
+
+
+class Citation(BaseModel):
+    number: int
+    """The ``[n]`` used in the answer."""
+    chunk_id: str
+    doc_id: str
+    uri: str
+    title: str | None = None
+    page: int | None = None
+    modality: Literal["text", "image"]
+    image_url: str | None = None
+
+
+class AskResponse(BaseModel):
+    answer: str
+    citations: list[Citation]
+    """Only the sources the answer cites; every one is a retrieved chunk."""
+    generator: str
+    """The LLM that wrote it, or ``extractive`` when the answer is the best passages."""
+    took_ms: float
+
+
+class ChunkSummary(BaseModel):
+    chunk_id: str
+    modality: str
+    order: int
+    page: int | None = None
+    section: str | None = None
+
+
+class DocumentResponse(BaseModel):
+    doc_id: str
+    revision: int
+    status: Literal["indexed", "deleted"]
+    uri: str | None
+    source: str | None
+    title: str | None
+    content_sha256: str | None
+    indexed_at: datetime
+    chunks: list[ChunkSummary]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"]
+    elasticsearch: str
+    kafka_lag: int | None
+    """Records the indexer's consumer group has not committed yet (all partitions)."""
+    text_model: str | None
+    clip_model: str | None
+    llm: str | None
+    """The LLM's name once loaded (it loads on the first question); ``None`` before, or
+    when answers are extractive."""
+    problems: list[str] = Field(default_factory=list)
+    """Why the status is ``degraded`` besides Elasticsearch: models that differ from the
+    index's, an LLM that failed to load."""

@@ -1,0 +1,113 @@
+"""Everything the endpoints use, built once in the app's lifespan and closed with it."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from elasticsearch import AsyncElasticsearch
+
+from indexer.encoders.base import Encoders
+from indexer.extract import ExtractionLimits
+from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader
+from query_api.answering import LazyGeneration, LLMFactory
+from query_api.errors import QueryError
+from query_api.health import KafkaLagProbe
+from query_api.metrics import ApiMetrics
+from query_api.retrieval import ChunkRetriever
+from query_api.settings import ApiSettings
+from query_api.thumbnails import ThumbnailService
+
+if TYPE_CHECKING:
+    from query_api.generation import GenerationSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class QueryServices:
+    settings: ApiSettings
+    store: IndexerSettings
+    client: AsyncElasticsearch
+    encoders: Encoders
+    retriever: ChunkRetriever
+    thumbnails: ThumbnailService
+    reader: ContentReader
+    lag: KafkaLagProbe
+    generation: LazyGeneration
+    metrics: ApiMetrics
+    executor: ThreadPoolExecutor
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        settings: ApiSettings,
+        store: IndexerSettings,
+        generation: GenerationSettings | None,
+        encoders: Encoders,
+        llm_factory: LLMFactory,
+        metrics: ApiMetrics,
+    ) -> QueryServices:
+        client = AsyncElasticsearch(
+            store.elasticsearch_url,
+            request_timeout=settings.elasticsearch_timeout_s,
+            max_retries=1,
+            retry_on_timeout=False,
+        )
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmrag-query-embed")
+        reader = ContentReader(store)
+        limits = ExtractionLimits(
+            max_bytes=store.max_document_bytes, max_image_pixels=store.max_image_pixels
+        )
+        return cls(
+            settings=settings,
+            store=store,
+            client=client,
+            encoders=encoders,
+            retriever=ChunkRetriever(client, settings, store.chunks_alias, encoders, executor),
+            thumbnails=ThumbnailService(
+                client,
+                store.chunks_alias,
+                reader,
+                limits,
+                max_side=settings.thumbnail_max_side,
+                cache_size=settings.thumbnail_cache_size,
+            ),
+            reader=reader,
+            lag=KafkaLagProbe(
+                settings.kafka_bootstrap,
+                settings.changes_topic,
+                settings.worker_app_id,
+                timeout_s=settings.lag_timeout_s,
+                cache_s=settings.lag_cache_s,
+            ),
+            generation=LazyGeneration(generation, llm_factory),
+            metrics=metrics,
+            executor=executor,
+        )
+
+    async def close(self) -> None:
+        await self.generation.close()
+        await self.retriever.close()
+        await self.client.close()
+        await self.reader.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    async def problems(self) -> list[str]:
+        """Why the API is degraded, beyond Elasticsearch's own status: models that do not
+        match the index, an LLM that failed to load."""
+        found = []
+        try:
+            space = await self.retriever.spaces.read()
+        except QueryError as error:
+            space = None
+            found.append(error.reason)
+        if space is not None:
+            found.extend(space.model_mismatches(self.encoders))
+        if self.generation.failure:
+            found.append(f"LLM failed to load: {self.generation.failure}")
+        return found

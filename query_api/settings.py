@@ -1,0 +1,118 @@
+"""Settings of the query API (env prefix ``MMRAG_API_``).
+
+Where the indexes live (``MMRAG_ELASTICSEARCH_URL``, ``MMRAG_CHUNKS_ALIAS`` …) and which
+models embed queries (``MMRAG_TEXT_MODEL``, ``MMRAG_CLIP_MODEL``) are the indexer's own
+settings (``IndexerSettings``, ``EncoderSettings``), so API and worker read the same
+variables. The Kafka names used for the indexer's lag in ``/health`` are read from the
+same variables as ``stream.settings`` (the read side never imports ``stream``).
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from query_api.schemas import Retriever
+
+MIB = 1024 * 1024
+
+
+class ApiKey(BaseModel):
+    """Who holds a key, and the principals (users, groups) their searches may see."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    principals: tuple[str, ...] = ()
+
+
+class KnnCandidates(BaseModel):
+    """``num_candidates`` of a kNN retriever: ``max(minimum, factor × k)`` (HNSW's beam:
+    larger is more accurate and slower)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    factor: float = Field(default=5.0, ge=1.0)
+    minimum: int = Field(default=50, ge=1)
+
+
+def _default_weights() -> dict[Retriever, float]:
+    return dict.fromkeys(Retriever, 1.0)
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MMRAG_API_", extra="ignore", populate_by_name=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+    api_keys: dict[str, ApiKey] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("MMRAG_API_KEYS", "api_keys"),
+    )
+    """JSON in ``MMRAG_API_KEYS``: ``{"<key>": {"name": "alice", "principals": ["team-a"]}}``;
+    callers send the key in the ``X-API-Key`` header."""
+    require_api_key: bool = False
+    """``false``: callers without a key are anonymous and see public documents only."""
+
+    weights: dict[Retriever, float] = Field(default_factory=_default_weights)
+    """RRF weight per retriever (missing = 1; 0 turns a retriever off)."""
+    rrf_k: int = Field(default=60, ge=1)
+    """RRF's rank constant: larger flattens the difference between top and lower ranks."""
+    rank_window_size: int = Field(default=20, ge=1, le=1000)
+    """Each retriever returns ``max(k, rank_window_size)`` candidates for fusion."""
+    knn_candidates: dict[Retriever, KnnCandidates] = Field(default_factory=dict)
+    """Per kNN retriever (missing = factor 5, minimum 50)."""
+
+    embedding_threads: int = Field(default=1, ge=0)
+    """torch intra-op threads for query embedding (0 keeps ``MMRAG_THREADS``). One thread:
+    a query is a batch of one, and on a busy machine two OpenMP threads waiting on each
+    other made /search 20× slower (measured: p50 460 ms vs 21 ms with 2 cores shared)."""
+
+    max_upload_bytes: int = Field(default=10 * MIB, gt=0)
+    query_image_max_side: int = Field(default=1024, ge=16)
+    snippet_length: int = Field(default=300, ge=20)
+    thumbnail_max_side: int = Field(default=256, ge=16, le=2048)
+    thumbnail_cache_size: int = Field(default=256, ge=0)
+    elasticsearch_timeout_s: float = Field(default=10.0, gt=0)
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:19092",
+        validation_alias=AliasChoices("MMRAG_KAFKA_BOOTSTRAP", "kafka_bootstrap"),
+    )
+    changes_topic: str = Field(
+        default="mmrag.changes",
+        validation_alias=AliasChoices("MMRAG_CHANGES_TOPIC", "changes_topic"),
+    )
+    worker_app_id: str = Field(
+        default="mmrag-indexer",
+        validation_alias=AliasChoices("MMRAG_WORKER_APP_ID", "worker_app_id"),
+    )
+    """The worker's Faust app id, which is its Kafka consumer group."""
+    lag_timeout_s: float = Field(default=2.0, gt=0)
+    lag_cache_s: float = Field(default=5.0, ge=0)
+
+    cors_origins: list[str] = Field(default_factory=list)
+    """Origins allowed cross-origin (JSON list); empty = CORS off (the page is same-origin)."""
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_not_negative(cls, weights: dict[Retriever, float]) -> dict[Retriever, float]:
+        negative = [str(name) for name, weight in weights.items() if weight < 0]
+        if negative:
+            raise ValueError(f"weights must be ≥ 0 (negative: {', '.join(negative)})")
+        return {**_default_weights(), **weights}
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_not_blank(cls, keys: dict[str, ApiKey]) -> dict[str, ApiKey]:
+        if any(not key.strip() for key in keys):
+            raise ValueError("an API key must not be blank")
+        return keys
+
+    def num_candidates(self, retriever: Retriever, k: int) -> int:
+        """kNN ``num_candidates`` for ``k`` results (Elasticsearch caps it at 10,000)."""
+        tuning = self.knn_candidates.get(retriever, KnnCandidates())
+        return min(10_000, max(k, tuning.minimum, int(tuning.factor * k)))

@@ -1,0 +1,132 @@
+"""``GET /images/{chunk_id}``: a thumbnail of an indexed image, read from where it was
+indexed. Nothing is stored in Elasticsearch but the vectors and the image's hash.
+
+Where the bytes come from, by what the chunk records:
+
+    image_reference set     an <img>/Markdown image or a CMS asset: resolved against the
+                            document's uri and read through ``ContentReader.read_image``
+    a PDF document          the PDF is read and its images re-extracted; the one with the
+                            chunk's ``image_index`` (and ``page``) is taken
+    an image document       the file itself
+
+``ContentReader`` enforces ``MMRAG_ALLOWED_ROOTS`` and the allowed asset hosts, so the
+API reads nothing the indexer could not. The bytes must still hash to the chunk's
+``image_sha256``: an image that changed since it was indexed is not served as if it were
+the one that matched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+
+from indexer.errors import IndexerError, TransientError
+from indexer.extract import ExtractionLimits, resolve_content_type
+from indexer.extract.pdf import extract_pdf
+from indexer.sources import ContentReader
+from query_api.access import Caller, may_read
+from query_api.errors import NotFound, ServiceUnavailable
+from query_api.images import ThumbnailCache, make_thumbnail
+
+IMAGE_FIELDS = [
+    "doc_id",
+    "modality",
+    "uri",
+    "acl",
+    "page",
+    "image_index",
+    "image_reference",
+    "image_sha256",
+    "content_type",
+]
+
+
+class ThumbnailService:
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        chunks_alias: str,
+        reader: ContentReader,
+        limits: ExtractionLimits,
+        *,
+        max_side: int,
+        cache_size: int,
+    ) -> None:
+        self._client = client
+        self._alias = chunks_alias
+        self._reader = reader
+        self._limits = limits
+        self._max_side = max_side
+        self.cache = ThumbnailCache(cache_size)
+
+    async def thumbnail(self, chunk_id: str, caller: Caller) -> bytes:
+        """A JPEG thumbnail; 404 for an unknown, non-image or unreadable chunk."""
+        source = await self._chunk(chunk_id)
+        if source.get("modality") != "image" or not may_read(source.get("acl"), caller):
+            raise NotFound(f"no image chunk {chunk_id!r}")
+        key = (chunk_id, str(source.get("image_sha256")))
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        try:
+            data = await self._image_bytes(source)
+            if hashlib.sha256(data).hexdigest() != source.get("image_sha256"):
+                raise NotFound(f"the image of {chunk_id!r} changed since it was indexed")
+            thumbnail = await asyncio.to_thread(
+                make_thumbnail,
+                data,
+                max_side=self._max_side,
+                max_pixels=self._limits.max_image_pixels,
+            )
+        except TransientError as error:
+            raise ServiceUnavailable(f"the image is unavailable right now: {error}") from error
+        except IndexerError as error:
+            raise NotFound(f"the image of {chunk_id!r} cannot be read: {error.reason}") from error
+        self.cache.put(key, thumbnail)
+        return thumbnail
+
+    async def _chunk(self, chunk_id: str) -> Mapping[str, Any]:
+        try:
+            response = await self._client.get(
+                index=self._alias, id=chunk_id, source_includes=IMAGE_FIELDS
+            )
+        except NotFoundError as error:
+            raise NotFound(f"no image chunk {chunk_id!r}") from error
+        except (TransportConnectionError, ConnectionTimeout) as error:
+            raise ServiceUnavailable(f"Elasticsearch is unavailable: {error}") from error
+        except ApiError as error:
+            raise ServiceUnavailable(
+                f"cannot read chunk {chunk_id!r} ({error.meta.status}): {error.message}"
+            ) from error
+        return dict(response["_source"])
+
+    async def _image_bytes(self, source: Mapping[str, Any]) -> bytes:
+        uri = str(source.get("uri", ""))
+        reference = source.get("image_reference")
+        if reference:
+            return await self._reader.read_image(str(reference), uri)
+        name = uri.rstrip("/").rsplit("/", 1)[-1]
+        content_type = resolve_content_type(source.get("content_type"), name)
+        if content_type == "application/pdf":
+            document = await self._reader.read_document(uri)
+            return await asyncio.to_thread(
+                _pdf_image, document, source.get("page"), source.get("image_index"), self._limits
+            )
+        if content_type and content_type.startswith("image/"):
+            return await self._reader.read_document(uri)
+        raise NotFound(f"no stored image behind {uri!r} (content type {content_type})")
+
+
+def _pdf_image(data: bytes, page: Any, index: Any, limits: ExtractionLimits) -> bytes:
+    """The PDF's image number ``index`` (as extraction numbered them), on ``page``."""
+    document = extract_pdf(data, limits=limits)
+    for image in document.image_parts:
+        if image.index == index and (page is None or image.page == page):
+            return image.data
+    raise NotFound(f"the PDF has no image {index} on page {page} any more")

@@ -1,0 +1,493 @@
+"""The query API against a real Elasticsearch, over a corpus indexed by the real pipeline.
+
+Encoders: the real MiniLM (so text retrieval quality is a real check) and the tiny random
+CLIP (which proves the image paths and identical-image matches, never semantic quality).
+The corpus is indexed once per module, in-process, through ``IndexingPipeline``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import itertools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from elasticsearch import AsyncElasticsearch
+from PIL import Image
+
+from indexer.encoders import Encoders, EncoderSettings
+from indexer.encoders.loading import load_encoders
+from indexer.events import ChangeEvent, DocumentMetadata, Operation, derive_doc_id
+from indexer.pipeline import IndexingPipeline
+from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader
+from indexer.store.elasticsearch import ElasticsearchStore
+from query_api.app import create_app
+from query_api.settings import ApiKey, ApiSettings
+from tests.integration import documents
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+TEAM_A = {"X-API-Key": "key-team-a"}
+CORPUS = {
+    "sourdough.md": "# Sourdough bread\n\nFeed the sourdough starter with equal weights of flour "
+    "and water every day and keep it at room temperature. A lively starter doubles within "
+    "six hours. Mix the dough at 75% hydration, fold it during bulk fermentation, shape a "
+    "boule, proof it overnight in the fridge and bake it in a preheated Dutch oven.",
+    "kafka.md": "# Kafka consumer groups\n\nEvery partition of a topic is read by exactly one "
+    "member of a consumer group. When a member joins or leaves, the group coordinator "
+    "rebalances and reassigns partitions. Consumers commit offsets so that after a restart "
+    "processing resumes where it stopped; the lag is the distance to the log end offset.",
+    "tomatoes.md": "# Growing tomatoes\n\nStart seedlings indoors six weeks before the last "
+    "frost, then plant them deep in full sun. Stake or cage each plant and water at the base "
+    "in the morning. Early blight shows as brown rings on the lower leaves: remove them and "
+    "mulch the soil so spores do not splash up.",
+    "marathon.txt": "Marathon training\n\nBuild weekly mileage slowly and run one long run each "
+    "weekend at an easy conversational pace. In the last three weeks taper: cut the volume "
+    "by a third each week while keeping some speed work, so your legs are fresh on race day. "
+    "Practise drinking and taking gels during long runs.",
+    "volcanoes.md": "# Volcanoes\n\nVolcanoes form where magma rises through the crust, often "
+    "at the boundaries of tectonic plates. Runny basaltic lava builds wide shield volcanoes; "
+    "sticky magma traps gas and causes explosive eruptions with ash clouds and pyroclastic "
+    "flows.",
+    "chess.md": "# Chess openings\n\nAgainst 1.e4 the Sicilian Defence (1...c5) fights for the "
+    "centre asymmetrically and gives Black counterplay on the queenside. Develop knights "
+    "before bishops, castle early to keep the king safe, and do not move the same piece twice "
+    "in the opening.",
+    "bees.md": "# Beekeeping\n\nA hive has one queen, thousands of female workers and some "
+    "drones. Inspect the brood frames every week in spring to spot swarm cells. Treat the "
+    "colony against varroa mites after the honey harvest, and leave enough honey for the "
+    "bees to survive the winter.",
+    "espresso.txt": "Espresso brewing\n\nUse eighteen grams of finely ground coffee, tamp it "
+    "level and extract about thirty-six grams in 25 to 30 seconds. A shot that runs too fast "
+    "is under-extracted and tastes sour; grind finer. A good shot has a thick hazelnut crema.",
+    "photography.md": "# Long exposure photography\n\nPut the camera on a sturdy tripod and use "
+    "a neutral density filter to allow shutter speeds of several seconds in daylight. Moving "
+    "water turns silky and clouds streak across the sky. Use a remote release to avoid "
+    "shaking the camera.",
+    "nightingale.md": "# Project Nightingale\n\nConfidential: the merger with Lark Industries "
+    "closes in March. Only the acquisition team may read the due diligence timeline.",
+}
+SECRET = {"nightingale.md", "secret.png"}
+LABELLED = [
+    ("how do I keep a sourdough starter alive", "sourdough.md"),
+    ("partitions reassigned when a consumer joins the group", "kafka.md"),
+    ("my tomato plant has brown spots on its leaves", "tomatoes.md"),
+    ("reduce running volume before race day", "marathon.txt"),
+    ("molten rock exploding out of a mountain", "volcanoes.md"),
+    ("best reply for black after 1.e4", "chess.md"),
+    ("treating hives for varroa mites", "bees.md"),
+    ("why does my coffee shot taste acidic", "espresso.txt"),
+    ("silky water with a slow shutter", "photography.md"),
+    ("how far behind is the reader of the log", "kafka.md"),
+    ("ND filter for daytime", "photography.md"),
+    ("insects that make honey", "bees.md"),
+]
+
+
+@dataclass
+class Indexed:
+    client: httpx.AsyncClient
+    ids: dict[str, str]
+    folder: Path
+    store: IndexerSettings
+    es: AsyncElasticsearch
+    app: Any
+
+
+def _events(folder: Path) -> list[ChangeEvent]:
+    types = {".md": "text/markdown", ".txt": "text/plain", ".pdf": "application/pdf"}
+    types |= {".jpg": "image/jpeg", ".png": "image/png"}
+    events = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in types or path.name == "diagram.png":
+            continue  # diagram.png is only referenced from guide.md
+        uri = path.as_uri()
+        events.append(
+            ChangeEvent(
+                event_id=f"e-{path.name}",
+                source="fs:corpus",
+                doc_id=derive_doc_id("fs:corpus", uri),
+                op=Operation.UPSERT,
+                uri=uri,
+                revision=1,
+                content_type=types[path.suffix],
+                metadata=DocumentMetadata(tags=("food",) if path.stem in ("sourdough",) else ()),
+                acl=("team-a",) if path.name in SECRET else (),
+                emitted_at=datetime.now(UTC),
+            )
+        )
+    return events
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def indexed(
+    es_url: str, tiny_random_clip: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Indexed]:
+    folder = tmp_path_factory.mktemp("query-corpus")
+    for name, text in CORPUS.items():
+        (folder / name).write_text(text)
+    documents.pdf_with_picture(folder / "report.pdf")
+    (folder / "photo.jpg").write_bytes(documents.jpeg_bytes("orange"))
+    (folder / "shapes.png").write_bytes(documents.png_bytes("blue", "rectangle"))
+    (folder / "secret.png").write_bytes(documents.png_bytes("green", "circle"))
+    (folder / "diagram.png").write_bytes(documents.png_bytes("purple", "circle"))
+    (folder / "guide.md").write_text(
+        "# Setup guide\n\nThe architecture diagram below shows the brokers.\n\n"
+        "![Architecture diagram](diagram.png)\n"
+    )
+    name = folder.name.lower().replace("_", "-")
+    store = IndexerSettings(
+        elasticsearch_url=es_url,
+        chunks_alias=f"test-{name}-chunks",
+        documents_index=f"test-{name}-documents",
+        allowed_roots=(folder,),
+    )
+    encoders = load_encoders(EncoderSettings(clip_model=str(tiny_random_clip)))
+    pipeline_store = ElasticsearchStore(store)
+    pipeline = IndexingPipeline(store, pipeline_store, encoders, ContentReader(store))
+    await pipeline.setup()
+    events = _events(folder)
+    result = await pipeline.process(events)
+    assert not result.failed(), result.failed()
+    await pipeline_store.close()
+    es = AsyncElasticsearch(es_url, request_timeout=30)
+    await es.indices.refresh(index=store.chunks_alias)
+    app = _app(store, encoders)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            ids = {Path(event.uri).name: event.doc_id for event in events}
+            yield Indexed(client, ids, folder, store, es, app)
+    created = await es.indices.get(index=f"test-{name}-*")
+    if created.body:
+        await es.indices.delete(index=",".join(created.body))
+    await es.close()
+
+
+def _app(store: IndexerSettings, encoders: Encoders, **settings: Any) -> Any:
+    api = ApiSettings(
+        api_keys={"key-team-a": ApiKey(name="acquisitions", principals=("team-a",))},
+        lag_timeout_s=3,
+        **settings,
+    )
+    return create_app(
+        api,
+        store_settings=store,
+        encoders_factory=lambda: encoders,
+        llm_factory=lambda _settings: None,
+        static_directory=None,
+    )
+
+
+async def _search(
+    client: httpx.AsyncClient, headers: dict[str, str] | None = None, **body: Any
+) -> list[dict[str, Any]]:
+    response = await client.post("/search", json=body, headers=headers or {})
+    assert response.status_code == 200, response.text
+    hits: list[dict[str, Any]] = response.json()["hits"]
+    return hits
+
+
+async def test_text_query_finds_the_right_document(indexed: Indexed) -> None:
+    hits = await _search(indexed.client, query="baking bread with a starter in a dutch oven")
+    top3 = [hit["doc_id"] for hit in hits[:3]]
+    assert indexed.ids["sourdough.md"] in top3
+    first = hits[0]
+    assert first["modality"] == "text"
+    assert first["uri"].endswith("sourdough.md")
+    assert first["snippet"]
+    assert "starter" in first["snippet"]
+    assert set(first["retrievers"]) <= {"bm25", "text_knn", "clip_knn"}
+    assert all(a["score"] >= b["score"] for a, b in itertools.pairwise(hits))
+
+
+async def _rank_of(
+    client: httpx.AsyncClient, query: str, relevant: str, mode: str, modalities: list[str]
+) -> int | None:
+    hits = await _search(client, query=query, mode=mode, k=10, modalities=modalities)
+    doc_ids = list(dict.fromkeys(hit["doc_id"] for hit in hits))
+    return doc_ids.index(relevant) + 1 if relevant in doc_ids else None
+
+
+async def _evaluate(indexed: Indexed, modalities: list[str]) -> dict[str, tuple[float, float]]:
+    table = {}
+    for mode in ("hybrid", "lexical", "vector"):
+        ranks = [
+            await _rank_of(indexed.client, query, indexed.ids[name], mode, modalities)
+            for query, name in LABELLED
+        ]
+        recall = sum(1 for rank in ranks if rank is not None and rank <= 5) / len(ranks)
+        mrr = sum(1 / rank for rank in ranks if rank is not None) / len(ranks)
+        table[mode] = (recall, mrr)
+        print(f"  {mode:8} ranks={ranks}")
+    return table
+
+
+async def test_hybrid_is_at_least_as_good_as_each_single_mode(indexed: Indexed) -> None:
+    print(f"\nlabelled set: {len(LABELLED)} queries over {len(CORPUS)} text documents")
+    print("text chunks only (MiniLM + BM25; the tiny CLIP is random, so images are left out):")
+    table = await _evaluate(indexed, ["text"])
+    print("  mode      recall@5  MRR")
+    for mode, (recall, mrr) in table.items():
+        print(f"  {mode:8}  {recall:8.3f}  {mrr:.3f}")
+    print("all modalities (random CLIP image hits compete, so this is reported, not asserted):")
+    for mode, (recall, mrr) in (await _evaluate(indexed, ["text", "image"])).items():
+        print(f"  {mode:8}  {recall:8.3f}  {mrr:.3f}")
+    hybrid_recall, hybrid_mrr = table["hybrid"]
+    for mode in ("lexical", "vector"):
+        recall, mrr = table[mode]
+        assert hybrid_mrr >= mrr or hybrid_recall >= recall, (mode, table)
+    assert hybrid_recall >= 0.75, table
+
+
+async def test_image_queries(indexed: Indexed) -> None:
+    photo = documents.jpeg_bytes("orange")
+    encoded = base64.b64encode(photo).decode()
+    # image → image: the identical picture has the identical vector, so it comes first.
+    hits = await _search(indexed.client, image_base64=encoded, modalities=["image"], k=5)
+    assert hits[0]["doc_id"] == indexed.ids["photo.jpg"]
+    assert all(hit["modality"] == "image" and hit["image_url"] for hit in hits)
+    assert hits[0]["retrievers"] == {"clip_knn": 1}
+    assert indexed.ids["secret.png"] not in {hit["doc_id"] for hit in hits}
+    # The same as a multipart upload.
+    response = await indexed.client.post(
+        "/search", files={"image": ("q.jpg", photo, "image/jpeg")}, data={"modalities": "image"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["hits"][0]["doc_id"] == indexed.ids["photo.jpg"]
+    # image → text: text chunks ranked by their CLIP vectors.
+    hits = await _search(indexed.client, image_base64=encoded, modalities=["text"], k=5)
+    assert len(hits) == 5
+    assert all(hit["modality"] == "text" and hit["image_url"] is None for hit in hits)
+    assert all(set(hit["retrievers"]) == {"image_text_knn"} for hit in hits)
+    # text → image (structure only: the tiny CLIP is random).
+    hits = await _search(
+        indexed.client, query="an orange circle", modalities=["image"], mode="vector"
+    )
+    assert hits
+    assert all(hit["modality"] == "image" for hit in hits)
+    assert any("clip_knn" in hit["retrievers"] for hit in hits)
+    figure = next(hit for hit in hits if hit["doc_id"] == indexed.ids["report.pdf"])
+    assert figure["page"] == 1
+    assert figure["bbox"] == pytest.approx([100, 150, 356, 342], abs=1)
+
+
+async def test_filters(indexed: Indexed) -> None:
+    hits = await _search(indexed.client, query="bread", filters={"tags": ["food"]})
+    assert {hit["doc_id"] for hit in hits} == {indexed.ids["sourdough.md"]}
+    chess_uri = (indexed.folder / "chess.md").as_uri()
+    hits = await _search(indexed.client, query="opening", filters={"uri_prefix": chess_uri})
+    assert {hit["uri"] for hit in hits} == {chess_uri}
+    hits = await _search(indexed.client, query="kafka", filters={"source": ["elsewhere"]})
+    assert hits == []
+    hits = await _search(indexed.client, query="kafka", filters={"content_type": ["text/plain"]})
+    assert {hit["uri"].rsplit(".", 1)[-1] for hit in hits} == {"txt"}
+
+
+async def test_acl_hides_restricted_documents_everywhere(indexed: Indexed) -> None:
+    client, secret = indexed.client, indexed.ids["nightingale.md"]
+    secret_image = indexed.ids["secret.png"]
+    query = "Project Nightingale merger with Lark Industries due diligence"
+    for mode in ("hybrid", "lexical", "vector"):
+        anonymous = await _search(client, query=query, mode=mode, k=20)
+        assert {secret, secret_image}.isdisjoint(hit["doc_id"] for hit in anonymous), mode
+        granted = await _search(client, TEAM_A, query=query, mode=mode, k=20)
+        assert secret in {hit["doc_id"] for hit in granted}, mode
+    granted = await _search(client, TEAM_A, query="green circle", modalities=["image"], k=20)
+    image_hit = next(hit for hit in granted if hit["doc_id"] == secret_image)
+    assert (await client.get(f"/documents/{secret}")).status_code == 404
+    assert (await client.get(f"/documents/{secret}", headers=TEAM_A)).status_code == 200
+    assert (await client.get(image_hit["image_url"])).status_code == 404
+    assert (await client.get(image_hit["image_url"], headers=TEAM_A)).status_code == 200
+
+
+async def test_documents(indexed: Indexed) -> None:
+    response = await indexed.client.get(f"/documents/{indexed.ids['report.pdf']}")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["status"] == "indexed"
+    assert document["uri"].endswith("report.pdf")
+    assert {chunk["modality"] for chunk in document["chunks"]} == {"text", "image"}
+    response = await indexed.client.get("/documents/fs:corpus:unknown")
+    assert response.status_code == 404
+    assert "no document" in response.json()["detail"]
+
+
+def _decoded(response: httpx.Response) -> Image.Image:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/jpeg"
+    image = Image.open(io.BytesIO(response.content))
+    image.load()
+    assert max(image.size) <= 256
+    return image
+
+
+async def test_thumbnails_of_standalone_images_pdf_figures_and_references(indexed: Indexed) -> None:
+    client = indexed.client
+    thumbnails = {}
+    cache = indexed.app.state.services.thumbnails.cache
+    for name in ("photo.jpg", "report.pdf", "guide.md"):
+        hits = await _search(client, query="picture", modalities=["image"], k=20)
+        hit = next(hit for hit in hits if hit["doc_id"] == indexed.ids[name])
+        first = await client.get(hit["image_url"])
+        thumbnails[name] = _decoded(first)
+        cached_before = len(cache)
+        again = await client.get(hit["image_url"])  # served from the LRU this time
+        assert again.content == first.content
+        assert len(cache) == cached_before
+    # The 640×480 photo becomes 256×192; the centre of its orange circle stays orange.
+    assert thumbnails["photo.jpg"].size == (256, 192)
+    assert _is_orange(thumbnails["photo.jpg"].getpixel((128, 96)))
+    # The PDF figure (a 256×192 PNG of a red circle) and the referenced purple circle.
+    assert thumbnails["report.pdf"].size == (256, 192)
+    assert thumbnails["guide.md"].size == (256, 192)
+
+
+def _is_orange(pixel: Any) -> bool:
+    red, green, blue = pixel
+    return bool(red > 200 and 100 < green < 200 and blue < 80)
+
+
+async def test_thumbnails_refuse_what_they_must_not_serve(indexed: Indexed) -> None:
+    client = indexed.client
+    text_hit = (await _search(client, query="sourdough", modalities=["text"]))[0]
+    response = await client.get(f"/images/{text_hit['chunk_id']}")
+    assert response.status_code == 404
+    assert (await client.get("/images/no-such-chunk")).status_code == 404
+    # A chunk claiming a file outside MMRAG_ALLOWED_ROOTS is never read.
+    await indexed.es.index(
+        index=indexed.store.chunks_alias,
+        id="outside",
+        document={
+            "chunk_id": "outside",
+            "doc_id": "outside",
+            "modality": "image",
+            "uri": "file:///etc/hostname",
+            "source": "fs:elsewhere",
+            "content_type": "image/png",
+            "image_sha256": "0" * 64,
+            "acl": [],
+        },
+        refresh="wait_for",
+    )
+    response = await client.get("/images/outside")
+    assert response.status_code == 404
+    assert "outside the allowed roots" in response.json()["detail"]
+    # A file edited since indexing no longer matches its hash.
+    (indexed.folder / "shapes.png").write_bytes(documents.png_bytes("yellow", "circle"))
+    hits = await _search(client, query="shapes", modalities=["image"], k=20)
+    shapes = next(hit for hit in hits if hit["doc_id"] == indexed.ids["shapes.png"])
+    response = await client.get(shapes["image_url"])
+    assert response.status_code == 404
+    assert "changed since it was indexed" in response.json()["detail"]
+
+
+async def test_bad_requests_are_4xx(indexed: Indexed) -> None:
+    client = indexed.client
+    cases: list[tuple[dict[str, Any], int, str]] = [
+        ({"query": ""}, 422, "give a text query"),
+        ({"query": "x", "filters": {"colour": "red"}}, 422, "filters.colour: unknown field"),
+        ({"image_base64": base64.b64encode(b"GIF89a broken").decode()}, 422, "query image"),
+        ({"query": "x", "image_base64": "??"}, 422, "base64"),
+    ]
+    for body, status, needle in cases:
+        response = await client.post("/search", json=body)
+        assert response.status_code == status, body
+        assert needle in response.json()["detail"], body
+    response = await client.post("/search", json={"query": "x"}, headers={"X-API-Key": "wrong"})
+    assert response.status_code == 401
+
+
+async def test_health_and_metrics(indexed: Indexed, kafka_bootstrap: str, unique_name: str) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    from tests.integration.kafka_helpers import create_test_topics
+
+    topic = f"test.{unique_name}"
+    await create_test_topics(kafka_bootstrap, topic, partitions=2)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for number in range(3):
+            await producer.send_and_wait(topic, b"{}", key=str(number).encode())
+    finally:
+        await producer.stop()
+    encoders = indexed.app.state.services.encoders
+    app = _app(
+        indexed.store,
+        encoders,
+        kafka_bootstrap=kafka_bootstrap,
+        changes_topic=topic,
+        worker_app_id=f"group-{unique_name}",
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            health = (await client.get("/health")).json()
+            await client.post("/search", json={"query": "kafka"})
+            metrics = (await client.get("/metrics")).text
+    assert health["status"] == "ok", health
+    assert health["elasticsearch"] in ("green", "yellow")
+    assert health["kafka_lag"] == 3  # three records, nothing committed by the group
+    assert health["text_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert health["clip_model"]
+    assert 'mmrag_search_seconds_count{mode="hybrid"} 1.0' in metrics
+    assert 'mmrag_api_requests_total{endpoint="/health",method="GET",status="200"} 1.0' in metrics
+    assert 'mmrag_search_stage_seconds_count{stage="embed"} 1.0' in metrics
+
+
+def _generation_available() -> bool:
+    try:
+        from query_api.generation import generate_answer  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _generation_available(), reason="query_api.generation not there yet")
+async def test_ask_answers_extractively_citing_only_retrieved_chunks(indexed: Indexed) -> None:
+    client = indexed.client
+    question = "How should I treat a bee colony against varroa mites?"
+    retrieved = {hit["chunk_id"] for hit in await _search(client, query=question, k=6)}
+    response = await client.post("/ask", json={"question": question, "k": 6})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["generator"] == "extractive"
+    assert answer["answer"]
+    assert answer["citations"]
+    assert {c["chunk_id"] for c in answer["citations"]} <= retrieved
+    assert indexed.ids["bees.md"] in {c["doc_id"] for c in answer["citations"]}
+
+    events = []
+    async with client.stream(
+        "POST", "/ask", json={"question": question, "stream": True}
+    ) as streamed:
+        assert streamed.headers["content-type"].startswith("text/event-stream")
+        event = None
+        async for line in streamed.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                events.append((event, json.loads(line[5:])))
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "done"
+    assert "citations" in kinds
+    assert kinds[0] == "token"
+    citations = next(data for kind, data in events if kind == "citations")
+    assert {c["chunk_id"] for c in citations} <= retrieved
+    assert events[-1][1]["generator"] == "extractive"
+
+    secret_question = "When does the Project Nightingale merger close?"
+    anonymous = (await client.post("/ask", json={"question": secret_question})).json()
+    assert indexed.ids["nightingale.md"] not in {c["doc_id"] for c in anonymous["citations"]}
+    granted = (await client.post("/ask", json={"question": secret_question}, headers=TEAM_A)).json()
+    assert indexed.ids["nightingale.md"] in {c["doc_id"] for c in granted["citations"]}

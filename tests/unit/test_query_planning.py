@@ -1,0 +1,102 @@
+"""Which retrievers run for which query and mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from query_api.errors import InvalidQuery
+from query_api.planning import PlannedRetriever, plan_retrievers
+from query_api.schemas import Mode, Retriever
+
+ALL = dict.fromkeys(Retriever, 1.0)
+BOTH = ("text", "image")
+
+
+def plan(
+    *,
+    text: bool = True,
+    image: bool = False,
+    mode: Mode = Mode.HYBRID,
+    modalities: tuple[str, ...] = BOTH,
+    clip: bool = True,
+    weights: dict[Retriever, float] = ALL,
+) -> list[PlannedRetriever]:
+    return plan_retrievers(
+        has_text=text,
+        has_image=image,
+        mode=mode,
+        modalities=modalities,
+        clip_available=clip,
+        weights=weights,
+    )
+
+
+def test_text_query_hybrid_runs_bm25_text_knn_and_clip_over_images() -> None:
+    assert plan() == [
+        PlannedRetriever(Retriever.BM25, BOTH),
+        PlannedRetriever(Retriever.TEXT_KNN, BOTH),
+        PlannedRetriever(Retriever.CLIP_KNN, ("image",)),
+    ]
+
+
+def test_modes_select_retrievers() -> None:
+    assert [p.retriever for p in plan(mode=Mode.LEXICAL)] == [Retriever.BM25]
+    assert [p.retriever for p in plan(mode=Mode.VECTOR)] == [
+        Retriever.TEXT_KNN,
+        Retriever.CLIP_KNN,
+    ]
+
+
+def test_without_clip_text_queries_still_search_images_by_their_text() -> None:
+    assert plan(clip=False) == [
+        PlannedRetriever(Retriever.BM25, BOTH),
+        PlannedRetriever(Retriever.TEXT_KNN, BOTH),
+    ]
+
+
+def test_image_query_searches_images_and_texts_by_clip() -> None:
+    assert plan(text=False, image=True) == [
+        PlannedRetriever(Retriever.CLIP_KNN, ("image",)),
+        PlannedRetriever(Retriever.IMAGE_TEXT_KNN, ("text",)),
+    ]
+
+
+def test_text_and_image_the_image_drives_clip() -> None:
+    assert [p.retriever for p in plan(image=True)] == [
+        Retriever.BM25,
+        Retriever.TEXT_KNN,
+        Retriever.CLIP_KNN,
+        Retriever.IMAGE_TEXT_KNN,
+    ]
+
+
+def test_modalities_narrow_each_retriever() -> None:
+    assert plan(text=False, image=True, modalities=("image",)) == [
+        PlannedRetriever(Retriever.CLIP_KNN, ("image",))
+    ]
+    assert plan(modalities=("text",)) == [
+        PlannedRetriever(Retriever.BM25, ("text",)),
+        PlannedRetriever(Retriever.TEXT_KNN, ("text",)),
+    ]
+
+
+def test_zero_weight_turns_a_retriever_off() -> None:
+    weights = {**ALL, Retriever.CLIP_KNN: 0.0}
+    assert Retriever.CLIP_KNN not in [p.retriever for p in plan(weights=weights)]
+
+
+def test_image_without_clip_is_refused() -> None:
+    with pytest.raises(InvalidQuery, match="image search needs a CLIP model"):
+        plan(text=False, image=True, clip=False)
+
+
+def test_image_in_lexical_mode_is_refused() -> None:
+    with pytest.raises(InvalidQuery, match="lexical"):
+        plan(image=True, mode=Mode.LEXICAL)
+
+
+def test_nothing_to_search_is_refused() -> None:
+    with pytest.raises(InvalidQuery, match="give a text query"):
+        plan(text=False)
+    with pytest.raises(InvalidQuery, match="nothing to search"):
+        plan(mode=Mode.LEXICAL, weights={**ALL, Retriever.BM25: 0})

@@ -1,0 +1,114 @@
+"""The retrievers' Elasticsearch bodies, as dicts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from query_api.queries import (
+    acl_clause,
+    bm25_body,
+    clip_knn_body,
+    filter_clauses,
+    text_knn_body,
+)
+from query_api.schemas import SearchFilters
+
+PUBLIC = {"bool": {"must_not": [{"exists": {"field": "acl"}}]}}
+
+
+def test_anonymous_callers_see_only_chunks_without_acl() -> None:
+    assert acl_clause([]) == PUBLIC
+
+
+def test_principals_see_public_chunks_and_their_own() -> None:
+    assert acl_clause(["team-b", "team-a", "team-a"]) == {
+        "bool": {
+            "should": [PUBLIC, {"terms": {"acl": ["team-a", "team-b"]}}],
+            "minimum_should_match": 1,
+        }
+    }
+
+
+def test_no_filters_give_access_and_modality_only() -> None:
+    assert filter_clauses(SearchFilters(), [], ["text", "image"]) == [
+        PUBLIC,
+        {"terms": {"modality": ["image", "text"]}},
+    ]
+
+
+def test_every_filter_becomes_a_clause() -> None:
+    filters = SearchFilters(
+        source=["fs:docs"],
+        doc_id=["d2", "d1"],
+        uri_prefix="file:///srv/docs/",
+        tags=["ops"],
+        content_type=["application/pdf"],
+        indexed_after=datetime(2026, 1, 1, tzinfo=UTC),
+        indexed_before=datetime(2026, 2, 1, tzinfo=UTC),
+    )
+    assert filter_clauses(filters, ["team-a"], ["image"]) == [
+        acl_clause(["team-a"]),
+        {"terms": {"modality": ["image"]}},
+        {"terms": {"source": ["fs:docs"]}},
+        {"terms": {"doc_id": ["d1", "d2"]}},
+        {"terms": {"tags": ["ops"]}},
+        {"terms": {"content_type": ["application/pdf"]}},
+        {"prefix": {"uri": "file:///srv/docs/"}},
+        {
+            "range": {
+                "indexed_at": {
+                    "gte": "2026-01-01T00:00:00+00:00",
+                    "lte": "2026-02-01T00:00:00+00:00",
+                }
+            }
+        },
+    ]
+
+
+def test_one_sided_date_range() -> None:
+    filters = SearchFilters(indexed_after=datetime(2026, 1, 1, tzinfo=UTC))
+    assert filter_clauses(filters, [], ["text"])[-1] == {
+        "range": {"indexed_at": {"gte": "2026-01-01T00:00:00+00:00"}}
+    }
+
+
+def test_bm25_matches_text_with_title_and_context_boosted_lower() -> None:
+    clauses = filter_clauses(SearchFilters(), [], ["text"])
+    assert bm25_body("kafka lag", clauses, size=20) == {
+        "size": 20,
+        "_source": False,
+        "query": {
+            "bool": {
+                "should": [
+                    {"match": {"text": {"query": "kafka lag"}}},
+                    {"match": {"ocr_text": {"query": "kafka lag"}}},
+                    {"match": {"title": {"query": "kafka lag", "boost": 0.5}}},
+                    {"match": {"context": {"query": "kafka lag", "boost": 0.3}}},
+                ],
+                "minimum_should_match": 1,
+                "filter": clauses,
+            }
+        },
+    }
+
+
+def test_text_knn_filters_inside_the_knn_search() -> None:
+    clauses = filter_clauses(SearchFilters(tags=["a"]), ["p"], ["text", "image"])
+    assert text_knn_body([0.5, 0.25], clauses, k=10, num_candidates=50) == {
+        "size": 10,
+        "_source": False,
+        "knn": {
+            "field": "text_vector",
+            "query_vector": [0.5, 0.25],
+            "k": 10,
+            "num_candidates": 50,
+            "filter": {"bool": {"filter": clauses}},
+        },
+    }
+
+
+def test_clip_knn_uses_the_clip_field_and_never_fewer_candidates_than_k() -> None:
+    body = clip_knn_body([1.0], [], k=80, num_candidates=50)
+    assert body["knn"]["field"] == "clip_vector"
+    assert body["knn"]["num_candidates"] == 80
+    assert body["size"] == 80
