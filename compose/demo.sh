@@ -36,14 +36,16 @@ grep -q "worker ready" "$STATE/worker.log" || { echo "worker did not start:"; ta
 curl -fs "$API/health" >/dev/null || { echo "API did not start:"; tail -20 "$STATE/api.log"; exit 1; }
 
 echo "· indexing $FOLDER"
-"$BIN/mmrag" watch "$FOLDER" --once --log-level warning
-# Wait until the worker has caught up with what the watcher sent.
-for _ in $(seq 1 120); do
-  lag=$(curl -fs "$API/health" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("kafka_lag") or 0)' 2>/dev/null || echo 1)
-  [ "$lag" = "0" ] && break
+summary=$("$BIN/mmrag" watch "$FOLDER" --once --log-level warning 2>&1 | tee /dev/stderr | grep -E '[0-9]+ upserts' || true)
+sent=$(echo "$summary" | grep -oE '[0-9]+ (upserts|deletes|moves)' | awk '{s+=$1} END {print s+0}')
+# Wait until the worker has handled what the watcher sent (its Prometheus counters).
+metrics="http://127.0.0.1:${MMRAG_WORKER_METRICS_PORT}/metrics"
+for _ in $(seq 1 360); do
+  handled=$(curl -fs "$metrics" 2>/dev/null | awk '/^mmrag_events_total/ {s+=$2} END {print s+0}')
+  [ "${handled:-0}" -ge "$sent" ] && break
   sleep 0.5
 done
-sleep 1
+echo "· the worker handled ${handled:-0} of $sent events"
 
 echo; echo "· mmrag search \"red circle diagram\""
 "$BIN/mmrag" search "red circle diagram" --api "$API" --k 5

@@ -106,6 +106,10 @@ class IndexingPipeline:
             clip_dimensions=clip.dimensions if clip else None,
         )
 
+    async def close(self) -> None:
+        await self._store.close()
+        await self._reader.close()
+
     async def setup(self) -> str:
         await self._store.wait_until_ready()
         return await self._store.ensure_indexes(self.vector_space)

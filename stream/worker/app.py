@@ -101,6 +101,11 @@ def create_worker_app(
             ]
             await processor.handle(records)
 
+    @app.on_before_shutdown.connect
+    async def close_processor(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        if "processor" in holder:
+            await holder.pop("processor").close()
+
     @app.timer(interval=worker_settings.lag_interval_s)  # type: ignore[untyped-decorator]
     async def report_lag() -> None:
         if on_lag is None:

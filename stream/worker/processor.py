@@ -64,6 +64,9 @@ class ChangeBatchProcessor:
         self._give_up = give_up
         self._sleep = sleep
 
+    async def close(self) -> None:
+        await self._pipeline.close()
+
     async def handle(self, records: Sequence[RawRecord]) -> BatchResult | None:
         self._metrics.batch_size.observe(len(records))
         events: list[ChangeEvent] = []
