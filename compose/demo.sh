@@ -36,16 +36,18 @@ grep -q "worker ready" "$STATE/worker.log" || { echo "worker did not start:"; ta
 curl -fs "$API/health" >/dev/null || { echo "API did not start:"; tail -20 "$STATE/api.log"; exit 1; }
 
 echo "· indexing $FOLDER"
-summary=$("$BIN/mmrag" watch "$FOLDER" --once --log-level warning 2>&1 | tee /dev/stderr | grep -E '[0-9]+ upserts' || true)
+summary=$("$BIN/mmrag" watch "$FOLDER" --once --resend --log-level warning 2>&1 | tee /dev/stderr | grep -E '[0-9]+ upserts' || true)
 sent=$(echo "$summary" | grep -oE '[0-9]+ (upserts|deletes|moves)' | awk '{s+=$1} END {print s+0}')
-# Wait until the worker has handled what the watcher sent (its Prometheus counters).
+# Wait until the worker has handled what the watcher sent (its Prometheus counters) and
+# its consumer group has committed everything on the topic (lag 0, from the API's /health).
 metrics="http://127.0.0.1:${MMRAG_WORKER_METRICS_PORT}/metrics"
 for _ in $(seq 1 360); do
   handled=$(curl -fs "$metrics" 2>/dev/null | awk '/^mmrag_events_total/ {s+=$2} END {print s+0}')
-  [ "${handled:-0}" -ge "$sent" ] && break
+  lag=$(curl -fs "$API/health" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("kafka_lag"))' 2>/dev/null || echo None)
+  [ "${handled:-0}" -ge "$sent" ] && [ "$lag" = "0" ] && break
   sleep 0.5
 done
-echo "· the worker handled ${handled:-0} of $sent events"
+echo "· the worker handled ${handled:-0} events; consumer lag: $lag"
 
 echo; echo "· mmrag search \"red circle diagram\""
 "$BIN/mmrag" search "red circle diagram" --api "$API" --k 5

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.events import utc_now
 
-Stage = Literal["decode", "watch", "ingress", "extract", "encode", "store"]
+Stage = Literal["decode", "watch", "ingress", "extract", "encode", "store", "internal"]
+"""Where it failed; ``internal`` is a bug of ours (the batch is dead-lettered, not lost)."""
 
 
 class DeadLetter(BaseModel):

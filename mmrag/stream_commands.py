@@ -44,6 +44,10 @@ def watch(
     once: Annotated[
         bool, typer.Option("--once", help="Reconcile once (emit what changed) and exit.")
     ] = False,
+    resend: Annotated[
+        bool,
+        typer.Option("--resend", help="Send every file again (after the index was lost)."),
+    ] = False,
     polling: Annotated[
         bool | None, typer.Option("--polling/--native", help="Poll instead of inotify.")
     ] = None,
@@ -60,11 +64,15 @@ def watch(
     for directory in directories:
         if not directory.is_dir():
             raise typer.BadParameter(f"{directory} is not a directory")
-    asyncio.run(_watch(directories, source, once, polling))
+    asyncio.run(_watch(directories, source, once, polling, resend))
 
 
 async def _watch(
-    directories: list[Path], source: str | None, once: bool, polling: bool | None
+    directories: list[Path],
+    source: str | None,
+    once: bool,
+    polling: bool | None,
+    resend: bool = False,
 ) -> None:
     from stream.producer import ChangeProducer
     from stream.topics import ensure_topics
@@ -87,7 +95,7 @@ async def _watch(
                 callbacks = {w.source: _progress_callback(progress, w.source) for w in watchers}
                 if once:
                     for watcher in watchers:
-                        outcome = await watcher.reconcile(callbacks[watcher.source])
+                        outcome = await watcher.reconcile(callbacks[watcher.source], resend=resend)
                         console.print(
                             f"{watcher.source}: {outcome.count('upsert')} upserts, "
                             f"{outcome.count('delete')} deletes, {outcome.count('move')} moves, "

@@ -70,8 +70,14 @@ def plan_changes(
     known: Mapping[str, KnownFile],
     observed: Mapping[str, ObservedFile | None],
     derive_doc_id: DeriveDocId,
+    *,
+    resend: bool = False,
 ) -> Plan:
-    """Changes for the observed paths; ``None`` means the path is gone."""
+    """Changes for the observed paths; ``None`` means the path is gone.
+
+    ``resend``: unchanged files are sent again as upserts (with a higher revision), for an
+    index that lost what it was sent; the indexer re-embeds nothing whose content it has.
+    """
     plan = Plan()
     vanished: list[KnownFile] = []
     fresh: list[ObservedFile] = []
@@ -83,8 +89,8 @@ def plan_changes(
                 vanished.append(before)
         elif before is None or not live_before:
             fresh.append(now)
-        elif (now.size, now.mtime_ns) != (before.size, before.mtime_ns):
-            if now.sha256 == before.sha256:
+        elif resend or (now.size, now.mtime_ns) != (before.size, before.mtime_ns):
+            if now.sha256 == before.sha256 and not resend:
                 plan.content_unchanged.append(now)
             else:
                 plan.changes.append(

@@ -117,13 +117,16 @@ class DirectoryWatcher:
 
     # -- reconciliation ------------------------------------------------------------------
 
-    async def reconcile(self, on_progress: ProgressCallback | None = None) -> Outcome:
-        """Compare the whole tree with the state and emit exactly what differs."""
+    async def reconcile(
+        self, on_progress: ProgressCallback | None = None, *, resend: bool = False
+    ) -> Outcome:
+        """Compare the whole tree with the state and emit exactly what differs
+        (``resend``: every present file again, e.g. after the index was lost)."""
         started = time.monotonic()
         paths = await asyncio.to_thread(lambda: list(walk_files(self.root, self._filter)))
         known = self._state.known()
         wanted = set(paths) | {path for path, entry in known.items() if not entry.deleted}
-        outcome = await self._process(sorted(wanted), on_progress)
+        outcome = await self._process(sorted(wanted), on_progress, resend=resend)
         logger.info(
             "reconciled source=%s files=%d upserts=%d deletes=%d moves=%d problems=%d ms=%.0f",
             self.source,
@@ -137,7 +140,11 @@ class DirectoryWatcher:
         return outcome
 
     async def _process(
-        self, paths: list[str], on_progress: ProgressCallback | None = None
+        self,
+        paths: list[str],
+        on_progress: ProgressCallback | None = None,
+        *,
+        resend: bool = False,
     ) -> Outcome:
         known = self._state.known(paths)
         observed, problems = await asyncio.to_thread(self._observe, paths, known, on_progress)
@@ -145,7 +152,9 @@ class DirectoryWatcher:
         reported = 0
         for problem in problems:
             reported += await self._report(problem)
-        plan = plan_changes(known, observed, lambda path: derive_doc_id(self.source, path))
+        plan = plan_changes(
+            known, observed, lambda path: derive_doc_id(self.source, path), resend=resend
+        )
         emitted_at = utc_now()
         events = [
             change_to_event(change, source=self.source, root=self.root, emitted_at=emitted_at)

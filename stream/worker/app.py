@@ -4,9 +4,11 @@
                                                    │            └──> manifests table
                                                    └──> mmrag.changes.dlq
 
-Offsets are acknowledged by ``take_events`` only after the processor returns, i.e. after
-Elasticsearch acknowledged the batch's writes: at-least-once, and replays are harmless
-because every write is idempotent (content-addressed chunk ids, versioned manifests).
+Events are acknowledged by hand only after the processor returns, i.e. after
+Elasticsearch acknowledged the batch's writes (``noack_take``: plain ``take`` would also
+acknowledge a batch interrupted by a shutdown or a rebalance, losing it). At-least-once,
+and replays are harmless because every write is idempotent (content-addressed chunk ids,
+versioned manifests).
 """
 
 from __future__ import annotations
@@ -82,11 +84,11 @@ def create_worker_app(
     holder: dict[str, ChangeBatchProcessor] = {}
 
     @app.agent(changes, name="index-changes")
-    async def index_changes(stream: Any) -> None:  # faust's StreamT lacks take_events
+    async def index_changes(stream: Any) -> None:  # faust's StreamT lacks noack_take
         if "processor" not in holder:
             holder["processor"] = await processor_factory(send_dead_letter, manifests)
         processor = holder["processor"]
-        async for batch in stream.take_events(
+        async for batch in stream.noack_take(
             worker_settings.batch_size, within=worker_settings.batch_within_s
         ):
             records = [
@@ -100,6 +102,8 @@ def create_worker_app(
                 for event in batch
             ]
             await processor.handle(records)
+            for event in batch:
+                await stream.ack(event)
 
     @app.on_before_shutdown.connect
     async def close_processor(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -85,7 +85,15 @@ class ChangeBatchProcessor:
             originals[event.event_id] = record
         if not events:
             return None
-        result = await self._process_with_retries(events)
+        try:
+            result = await self._process_with_retries(events)
+        except Exception as error:  # a bug of ours: keep the batch, never stall on it
+            logger.exception("internal_error batch=%d", len(events))
+            reason = f"internal error: {type(error).__name__}: {error}"
+            for event in events:
+                await self._dead_letter(originals[event.event_id], "internal", reason, event=event)
+            self._metrics.events.labels("failed").inc(len(events))
+            return None
         for outcome in result.outcomes:
             self._metrics.events.labels(outcome.status).inc()
             if outcome.status == "failed":

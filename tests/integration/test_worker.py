@@ -271,11 +271,15 @@ async def test_files_become_searchable_and_edits_reembed_only_what_changed(
         replayer.stop()
 
 
-async def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+async def test_a_worker_stopped_mid_batch_loses_and_duplicates_nothing(
+    how: str,
     setup: tuple[StreamSettings, WorkerEnvironment],
     es_client: AsyncElasticsearch,
     tmp_path: Path,
 ) -> None:
+    """SIGKILL: nothing is committed for the batch in flight. SIGTERM: a graceful stop must
+    not acknowledge a batch it did not finish (the interrupted batch is redelivered)."""
     stream_settings, environment = setup
     index = Index(es_client, environment)
     folder = tmp_path / "many"
@@ -305,7 +309,10 @@ async def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
 
         await wait_for(some_indexed, what="the first batches")
     finally:
-        first.kill()  # SIGKILL: no shutdown, no commit of what is in flight
+        if how == "SIGKILL":
+            first.kill()  # no shutdown, no commit of what is in flight
+        else:
+            first.stop()  # graceful: commits what was acknowledged, nothing more
     indexed_at_kill = len(await index.manifests())
     assert indexed_at_kill < total, "the kill came too late to test anything"
 

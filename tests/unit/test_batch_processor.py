@@ -152,3 +152,21 @@ async def test_an_outage_longer_than_the_retries_exits_without_acknowledging() -
     assert len(pipeline.calls) == 3
     assert harness.table == {}
     assert harness.letters == []  # an outage is not the event's fault
+
+
+class BuggyPipeline(FakePipeline):
+    async def process(
+        self, events: Sequence[ChangeEvent], cached: Mapping[str, Manifest] | None = None
+    ) -> BatchResult:
+        raise KeyError("a bug")
+
+
+async def test_a_bug_dead_letters_the_batch_instead_of_stalling() -> None:
+    harness = Harness(BuggyPipeline())
+    assert await harness.processor.handle([_record(_valid("a")), _record(_valid("b"), 1)]) is None
+    assert [(letter.stage, letter.doc_id) for letter in harness.letters] == [
+        ("internal", "a"),
+        ("internal", "b"),
+    ]
+    assert "KeyError" in harness.letters[0].reason
+    assert harness.exit_codes == []

@@ -215,3 +215,11 @@ def test_events_carry_uri_type_hash_and_revision(tmp_path: Path) -> None:
 )
 def test_content_types(path: str, expected: str) -> None:
     assert content_type_of(path) == expected
+
+
+def test_resend_sends_unchanged_files_again_with_a_higher_revision() -> None:
+    known = {"a.md": _known("a.md", revision=100)}
+    plan = plan_changes(known, {"a.md": _seen("a.md")}, _derive, resend=True)
+    assert [(c.op, c.doc_id, c.revision) for c in plan.changes] == [
+        (Operation.UPSERT, "id:a.md", 101)
+    ]
