@@ -445,15 +445,6 @@ async def test_health_and_metrics(indexed: Indexed, kafka_bootstrap: str, unique
     assert 'mmrag_search_stage_seconds_count{stage="embed"} 1.0' in metrics
 
 
-def _generation_available() -> bool:
-    try:
-        from query_api.generation import generate_answer  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _generation_available(), reason="query_api.generation not there yet")
 async def test_ask_answers_extractively_citing_only_retrieved_chunks(indexed: Indexed) -> None:
     client = indexed.client
     question = "How should I treat a bee colony against varroa mites?"
