@@ -13,7 +13,9 @@ versioned manifests).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,8 +23,9 @@ import faust
 
 from indexer.dead_letters import DeadLetter
 from stream.settings import StreamSettings
-from stream.worker.processor import ChangeBatchProcessor, RawRecord
+from stream.worker.processor import ChangeBatchProcessor, RawRecord, exit_without_ack
 from stream.worker.settings import WorkerSettings
+from stream.worker.stall import StallDetector
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ def create_worker_app(
         await delivery
 
     holder: dict[str, ChangeBatchProcessor] = {}
+    busy = asyncio.Event()  # a batch is being processed: a long one is not a stall
 
     @app.agent(changes, name="index-changes")
     async def index_changes(stream: Any) -> None:  # faust's StreamT lacks noack_take
@@ -101,7 +105,11 @@ def create_worker_app(
                 )
                 for event in batch
             ]
-            await processor.handle(records)
+            busy.set()
+            try:
+                await processor.handle(records)
+            finally:
+                busy.clear()
             for event in batch:
                 await stream.ack(event)
 
@@ -110,17 +118,33 @@ def create_worker_app(
         if "processor" in holder:
             await holder.pop("processor").close()
 
+    stalls = StallDetector(worker_settings.stall_timeout_s)
+
     @app.timer(interval=worker_settings.lag_interval_s)  # type: ignore[untyped-decorator]
-    async def report_lag() -> None:
-        if on_lag is None:
-            return
+    async def watch_progress() -> None:
         consumer = app.consumer
-        for partition in consumer.assignment():
-            if partition.topic != stream_settings.changes_topic:
-                continue
+        assigned = {tp for tp in consumer.assignment() if tp.topic == stream_settings.changes_topic}
+        stalls.forget_all_but({tp.partition for tp in assigned})
+        for partition in assigned:
             position = await consumer.position(partition)
             highwater = consumer.highwater(partition)
-            if position is not None and highwater is not None:
-                on_lag(partition.partition, max(highwater - position, 0))
+            if position is None or highwater is None:
+                continue
+            lag = max(highwater - position, 0)
+            if on_lag is not None:
+                on_lag(partition.partition, lag)
+            if busy.is_set():
+                stalls.forget_all_but(set())
+                continue
+            if stalls.stalled(partition.partition, position, lag, time.monotonic()):
+                logger.critical(
+                    "consumer_stalled partition=%d position=%d lag=%d for=%.0fs: exiting so "
+                    "that a restart rejoins the group and Kafka redelivers",
+                    partition.partition,
+                    position,
+                    lag,
+                    worker_settings.stall_timeout_s,
+                )
+                exit_without_ack(75)
 
     return app

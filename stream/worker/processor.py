@@ -39,7 +39,7 @@ DeadLetterSink = Callable[[DeadLetter], Awaitable[None]]
 """Writes a dead letter and returns once Kafka acknowledged it."""
 
 
-def _exit_without_ack(code: int) -> None:  # pragma: no cover - ends the process
+def exit_without_ack(code: int) -> None:  # pragma: no cover - ends the process
     logging.shutdown()
     os._exit(code)
 
@@ -53,7 +53,7 @@ class ChangeBatchProcessor:
         manifests: MutableMapping[str, Any] | None = None,
         *,
         max_transient_retries: int = 8,
-        give_up: Callable[[int], None] = _exit_without_ack,
+        give_up: Callable[[int], None] = exit_without_ack,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._pipeline = pipeline

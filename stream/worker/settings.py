@@ -25,3 +25,6 @@ class WorkerSettings(BaseSettings):
     """Backend outages are retried with exponential backoff (1 s … 30 s); after this many
     the worker exits without acknowledging, so Kafka redelivers the batch."""
     lag_interval_s: float = 5.0
+    stall_timeout_s: float = 60.0
+    """A partition with records waiting whose position has not moved for this long is a
+    stall: the worker exits (code 75) so its supervisor restarts it (0 disables)."""

@@ -321,6 +321,7 @@ async def test_a_worker_stopped_mid_batch_loses_and_duplicates_nothing(
         await second.wait_ready()
 
         async def all_indexed() -> bool:
+            second.supervise()  # a stalled worker exits; its supervisor restarts it
             return len(await index.manifests()) == total
 
         await wait_for(all_indexed, timeout_s=180, what="every document after the restart")

@@ -47,6 +47,8 @@ class WorkerEnvironment:
             "MMRAG_WORKER_METRICS_PORT": str(metrics_port),
             "MMRAG_CLIP_MODEL": self.clip_model,
             "MMRAG_CLIP_REQUIRED": "true",
+            "MMRAG_WORKER_LAG_INTERVAL_S": "2",
+            "MMRAG_WORKER_STALL_TIMEOUT_S": "20",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
@@ -104,6 +106,15 @@ class WorkerProcess:
                 labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
                 values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
         return values
+
+    def supervise(self) -> bool:
+        """Restart the worker if it exited on purpose (a detected stall, or giving up on a
+        backend), as its supervisor (systemd, compose ``restart:``) would. True if restarted."""
+        assert self._process is not None
+        if self._process.poll() in (70, 75):
+            self.start()
+            return True
+        return False
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
