@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from indexer.events import ChangeEvent, Operation
 from indexer.manifest import Manifest
@@ -18,7 +19,7 @@ from indexer.manifest import Manifest
 @dataclass(frozen=True)
 class EventStep:
     event: ChangeEvent
-    action: str
+    action: Literal["stale", "superseded", "delete", "move", "content"]
     """``stale`` (revision not newer), ``superseded`` (a later event replaces it),
     ``delete``, ``move`` (rename only), or ``content`` (extract and chunk)."""
     read_uri: str | None = None

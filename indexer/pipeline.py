@@ -157,8 +157,8 @@ class IndexingPipeline:
         target = _DocumentTarget(doc_id, start=manifest, manifest=manifest)
         for step in fold_events(events, manifest):
             event = step.event
-            if step.action in ("stale", "superseded"):
-                target.outcomes.append(EventOutcome(event, step.action))  # type: ignore[arg-type]
+            if step.action == "stale" or step.action == "superseded":
+                target.outcomes.append(EventOutcome(event, step.action))
                 continue
             current = target.manifest
             if step.action == "delete":
