@@ -112,7 +112,8 @@ class KafkaService:
             raise StackError(f"formatting Kafka storage failed: {' '.join(detail)}")
 
     def healthy(self) -> bool:
-        """A real round trip: create a topic, produce a record and consume it back."""
+        """A real round trip: create a topic, produce a record, consume it back and commit
+    its offset for a consumer group."""
         client_logger = logging.getLogger("aiokafka")
         level = client_logger.level
         client_logger.setLevel(logging.CRITICAL)  # refused connects are expected while starting
@@ -150,7 +151,11 @@ async def _round_trip(bootstrap: str) -> bool:
         metadata = await producer.send_and_wait(topic, token)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    # A group commit too: it makes the broker create __consumer_offsets, so that "healthy"
+    # also means consumer groups work (the first group on a new broker otherwise waits).
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id="mmrag.stack.health", enable_auto_commit=False
+    )
     await consumer.start()
     try:
         from aiokafka import TopicPartition
@@ -159,6 +164,9 @@ async def _round_trip(bootstrap: str) -> bool:
         consumer.assign([partition])
         consumer.seek(partition, metadata.offset)
         batch = await consumer.getmany(partition, timeout_ms=5000)
-        return any(record.value == token for record in batch.get(partition, []))
+        if not any(record.value == token for record in batch.get(partition, [])):
+            return False
+        await consumer.commit({partition: metadata.offset + 1})
+        return True
     finally:
         await consumer.stop()
