@@ -113,7 +113,7 @@ class KafkaService:
 
     def healthy(self) -> bool:
         """A real round trip: create a topic, produce a record, consume it back and commit
-    its offset for a consumer group."""
+        its offset for a consumer group."""
         client_logger = logging.getLogger("aiokafka")
         level = client_logger.level
         client_logger.setLevel(logging.CRITICAL)  # refused connects are expected while starting
