@@ -19,6 +19,7 @@ from elasticsearch import AsyncElasticsearch
 from stream.producer import ChangeProducer
 from stream.settings import StreamSettings
 from stream.watcher import DirectoryWatcher, WatchSettings
+from stream.watcher.watcher import Outcome
 from tests.integration import documents
 from tests.integration.kafka_helpers import create_test_topics, read_records
 from tests.integration.worker_process import WorkerEnvironment, WorkerProcess, wait_for
@@ -84,6 +85,24 @@ class Index:
     async def revision_is(self, doc_id: str, revision: int) -> bool:
         manifest = await self.manifest(doc_id)
         return manifest is not None and manifest["revision"] >= revision
+
+
+async def _send_folder(
+    stream_settings: StreamSettings, folder: Path, state_dir: Path, source: str
+) -> Outcome:
+    """One reconciliation of a folder through the real watcher and producer."""
+    async with ChangeProducer(
+        stream_settings.kafka_bootstrap,
+        stream_settings.changes_topic,
+        stream_settings.dead_letter_topic,
+    ) as producer:
+        watcher = DirectoryWatcher(
+            folder, producer, WatchSettings(state_dir=state_dir), source_name=source
+        )
+        try:
+            return await watcher.reconcile()
+        finally:
+            watcher.close()
 
 
 def _doc_ids_by_name(outcome_events: list[Any]) -> dict[str, str]:
@@ -288,16 +307,7 @@ async def test_a_worker_stopped_mid_batch_loses_and_duplicates_nothing(
     for number in range(total):
         body = "\n\n".join(documents.paragraph(number * 7 + k, 60) for k in range(3))
         (folder / f"note-{number:03d}.md").write_text(f"# Note {number}\n\n{body}")
-    async with ChangeProducer(
-        stream_settings.kafka_bootstrap,
-        stream_settings.changes_topic,
-        stream_settings.dead_letter_topic,
-    ) as producer:
-        watcher = DirectoryWatcher(
-            folder, producer, WatchSettings(state_dir=tmp_path / "state"), source_name="many"
-        )
-        emitted = await watcher.reconcile()
-        watcher.close()
+    emitted = await _send_folder(stream_settings, folder, tmp_path / "state", "many")
     assert len(emitted.events) == total
 
     first = WorkerProcess(environment, tmp_path / "worker-a", name="first").start()
@@ -359,16 +369,7 @@ async def test_two_workers_split_partitions_and_a_rebalance_loses_nothing(
     ]
     try:
         await asyncio.gather(*(worker.wait_ready() for worker in workers))
-        async with ChangeProducer(
-            stream_settings.kafka_bootstrap,
-            stream_settings.changes_topic,
-            stream_settings.dead_letter_topic,
-        ) as producer:
-            watcher = DirectoryWatcher(
-                folder, producer, WatchSettings(state_dir=tmp_path / "state"), source_name="s"
-            )
-            await watcher.reconcile()
-            watcher.close()
+        await _send_folder(stream_settings, folder, tmp_path / "state", "s")
 
         async def both_busy() -> bool:
             counts = [await worker.metrics() for worker in workers]
