@@ -180,10 +180,6 @@ def derive_event_id(source: str, doc_id: str, op: str, revision: int, extra: str
     return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{source}|{doc_id}|{op}|{revision}|{extra}"))
 
 
-def new_event_id() -> str:
-    return str(uuid.uuid4())
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -191,11 +191,12 @@ class IndexingPipeline:
         event, current = step.event, target.manifest
         try:
             data = await self._read(event, step.read_uri or event.uri)
+            content_sha256 = _sha256(data)
             if (
                 current is not None
                 and not current.deleted
                 and current.content_sha256 is not None
-                and current.content_sha256 == _sha256(data)
+                and current.content_sha256 == content_sha256
                 and current.pipeline_version == self._chunking.version
             ):
                 fields = DocumentFields.from_event(
@@ -233,7 +234,7 @@ class IndexingPipeline:
             doc_id=target.doc_id,
             revision=event.revision,
             fields=fields,
-            content_sha256=_sha256(data),
+            content_sha256=content_sha256,
             pipeline_version=self._chunking.version,
             chunks=tuple(chunk.position for chunk in chunks),
             emitted_at=event.emitted_at,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch import ApiError, AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from indexer.errors import StoreUnavailable
@@ -212,29 +212,6 @@ class ElasticsearchStore:
             raise
         return failures
 
-    async def count_chunks(self, doc_id: str | None = None) -> int:
-        query = {"term": {"doc_id": doc_id}} if doc_id else {"match_all": {}}
-        response = await self._client.count(index=self._settings.chunks_alias, query=query)
-        return int(response["count"])
-
-    async def chunk_ids_of(self, doc_id: str) -> set[str]:
-        response = await self._client.search(
-            index=self._settings.chunks_alias,
-            query={"term": {"doc_id": doc_id}},
-            size=10_000,
-            source=False,
-        )
-        return {hit["_id"] for hit in response["hits"]["hits"]}
-
-    async def get_manifest(self, doc_id: str) -> Manifest | None:
-        try:
-            response = await self._client.get(
-                index=self._settings.documents_index, id=doc_id, source=["manifest"]
-            )
-        except NotFoundError:
-            return None
-        return manifest_from_source(response["_source"])
-
 
 def _chunk_action(index: str, action: str, chunk_id: str, body: dict[str, Any]) -> dict[str, Any]:
     if action == "delete":
@@ -242,7 +219,3 @@ def _chunk_action(index: str, action: str, chunk_id: str, body: dict[str, Any]) 
     if action == "update":
         return {"_op_type": "update", "_index": index, "_id": chunk_id, "doc": body}
     return {"_op_type": "index", "_index": index, "_id": chunk_id, "_source": body}
-
-
-def chunk_ids(writes: Iterable[DocumentWrite]) -> list[str]:
-    return [op.chunk_id for write in writes for op in write.operations]
