@@ -9,11 +9,15 @@ Elasticsearch acknowledged the batch's writes (``noack_take``: plain ``take`` wo
 acknowledge a batch interrupted by a shutdown or a rebalance, losing it). At-least-once,
 and replays are harmless because every write is idempotent (content-addressed chunk ids,
 versioned manifests).
+
+Faust itself can skip a record after a restart or rebalance and commit past it; the
+``GapRecoveringHandler`` notices the hole in the offsets and reads the record back from
+Kafka, and the timer reads back records fetched but never delivered at a partition's end.
+Lag and stalls are measured against the group's committed offsets, not the fetch position.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,9 +27,11 @@ import faust
 
 from indexer.dead_letters import DeadLetter
 from stream.settings import StreamSettings
+from stream.worker.gap_recovery import GapRecoveringHandler
+from stream.worker.partition_reader import PartitionReader, ReadBackError
 from stream.worker.processor import ChangeBatchProcessor, RawRecord, exit_without_ack
 from stream.worker.settings import WorkerSettings
-from stream.worker.stall import StallDetector
+from stream.worker.stall import StallDetector, TailWatch
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +45,7 @@ def create_worker_app(
     worker_settings: WorkerSettings,
     processor_factory: ProcessorFactory,
     on_lag: Callable[[int, int], None] | None = None,
+    on_recovered: Callable[[int], None] | None = None,
 ) -> faust.App:
     """``processor_factory(send_dead_letter, manifests_table)`` builds the processor once
     the app runs (models and clients are created then, not at import)."""
@@ -85,13 +92,23 @@ def create_worker_app(
         await delivery
 
     holder: dict[str, ChangeBatchProcessor] = {}
-    busy = asyncio.Event()  # a batch is being processed: a long one is not a stall
+    tails = TailWatch()
+    reader = PartitionReader(
+        stream_settings.kafka_bootstrap, app.conf.id, stream_settings.changes_topic
+    )
+
+    async def process(records: list[RawRecord]) -> None:
+        await holder["processor"].handle(records)
+
+    handler = GapRecoveringHandler(
+        reader, process, on_recovered=on_recovered, on_processed=tails.forget
+    )
 
     @app.agent(changes, name="index-changes")
     async def index_changes(stream: Any) -> None:  # faust's StreamT lacks noack_take
-        if "processor" not in holder:
-            holder["processor"] = await processor_factory(send_dead_letter, manifests)
-        processor = holder["processor"]
+        async with handler.lock:  # the timer reads back nothing before the processor is up
+            if "processor" not in holder:
+                holder["processor"] = await processor_factory(send_dead_letter, manifests)
         async for batch in stream.noack_take(
             worker_settings.batch_size, within=worker_settings.batch_within_s
         ):
@@ -105,18 +122,30 @@ def create_worker_app(
                 )
                 for event in batch
             ]
-            busy.set()
             try:
-                await processor.handle(records)
-            finally:
-                busy.clear()
+                await handler.handle(records)
+            except ReadBackError as error:
+                logger.critical("%s: exiting without acknowledging the batch", error)
+                exit_without_ack(75)
             for event in batch:
                 await stream.ack(event)
+
+    def changes_partitions(partitions: set[Any]) -> set[int]:
+        return {tp.partition for tp in partitions if tp.topic == stream_settings.changes_topic}
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        handler.ledger.forget(changes_partitions(args[0]))
+
+    @app.on_partitions_assigned.connect
+    async def forget_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        handler.ledger.forget(changes_partitions(args[0]))  # restart from the group's offsets
 
     @app.on_before_shutdown.connect
     async def close_processor(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         if "processor" in holder:
             await holder.pop("processor").close()
+        await reader.close()
 
     stalls = StallDetector(worker_settings.stall_timeout_s)
 
@@ -125,23 +154,41 @@ def create_worker_app(
         consumer = app.consumer
         assigned = {tp for tp in consumer.assignment() if tp.topic == stream_settings.changes_topic}
         stalls.forget_all_but({tp.partition for tp in assigned})
-        for partition in assigned:
-            position = await consumer.position(partition)
-            highwater = consumer.highwater(partition)
-            if position is None or highwater is None:
+        if not assigned:
+            return
+        try:
+            committed = await reader.committed(tp.partition for tp in assigned)
+        except ReadBackError as error:  # the broker is away: nothing to measure against
+            logger.warning("committed offsets unavailable: %s", error)
+            return
+        settled = "processor" in holder and not (app.rebalancing or app.in_recovery)
+        for tp in assigned:
+            highwater = consumer.highwater(tp)
+            if highwater is None:
                 continue
-            lag = max(highwater - position, 0)
+            progress = handler.ledger.progress(tp.partition, committed.get(tp.partition)) or 0
+            lag = max(highwater - progress, 0)
             if on_lag is not None:
-                on_lag(partition.partition, lag)
-            if busy.is_set():
+                on_lag(tp.partition, lag)
+            if handler.busy:
                 stalls.forget_all_but(set())
+                tails.forget()
                 continue
-            if stalls.stalled(partition.partition, position, lag, time.monotonic()):
+            fetched = await consumer.position(tp)
+            if settled and tails.unmoved(tp.partition, progress, highwater, fetched):
+                try:
+                    await handler.read_back_tail(
+                        tp.partition, committed.get(tp.partition), highwater
+                    )
+                except ReadBackError as error:
+                    logger.error("%s", error)
+                continue
+            if stalls.stalled(tp.partition, progress, lag, time.monotonic()):
                 logger.critical(
-                    "consumer_stalled partition=%d position=%d lag=%d for=%.0fs: exiting so "
-                    "that a restart rejoins the group and Kafka redelivers",
-                    partition.partition,
-                    position,
+                    "consumer_stalled partition=%d processed_to=%d lag=%d for=%.0fs: exiting "
+                    "so that a restart rejoins the group and Kafka redelivers",
+                    tp.partition,
+                    progress,
                     lag,
                     worker_settings.stall_timeout_s,
                 )

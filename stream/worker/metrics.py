@@ -58,9 +58,14 @@ class WorkerMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.offsets_recovered = Counter(
+            "mmrag_offsets_recovered",
+            "Records that Faust skipped, read back from Kafka and processed",
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "mmrag_consumer_lag",
-            "Records not yet consumed, per partition",
+            "Records not yet processed (high watermark minus processed offset), per partition",
             ["partition"],
             registry=r,
         )

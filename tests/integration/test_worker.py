@@ -334,7 +334,12 @@ async def test_a_worker_stopped_mid_batch_loses_and_duplicates_nothing(
             second.supervise()  # a stalled worker exits; its supervisor restarts it
             return len(await index.manifests()) == total
 
-        await wait_for(all_indexed, timeout_s=180, what="every document after the restart")
+        await wait_for(
+            all_indexed,
+            timeout_s=180,
+            what="every document after the restart",
+            workers=[first, second],
+        )
     finally:
         second.stop()
 
@@ -381,7 +386,9 @@ async def test_two_workers_split_partitions_and_a_rebalance_loses_nothing(
         async def all_indexed() -> bool:
             return len(await index.manifests()) == total
 
-        await wait_for(all_indexed, timeout_s=120, what="every document after the rebalance")
+        await wait_for(
+            all_indexed, timeout_s=120, what="every document after the rebalance", workers=workers
+        )
     finally:
         for worker in workers:
             worker.stop()

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,11 +132,16 @@ class WorkerProcess:
 
 
 async def wait_for(
-    check: Callable[[], Awaitable[bool]], timeout_s: float = 60.0, what: str = "condition"
+    check: Callable[[], Awaitable[bool]],
+    timeout_s: float = 60.0,
+    what: str = "condition",
+    workers: Sequence[WorkerProcess] = (),
 ) -> None:
+    """Poll ``check`` until true; on timeout, fail showing the tail of the workers' logs."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if await check():
             return
         await asyncio.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+    logs = "".join(f"\n--- {worker.log} ---\n{worker.tail()}" for worker in workers)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}{logs}")

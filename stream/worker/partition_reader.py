@@ -1,0 +1,124 @@
+"""Kafka reads that the worker does beside Faust: the group's committed offsets, and
+records of given offset ranges (a consumer of no group, assigned and seeked by hand)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from stream.worker.offsets import OffsetRange
+from stream.worker.processor import RawRecord
+
+
+class ReadBackError(RuntimeError):
+    """Offsets or records could not be read in time (the broker is away)."""
+
+
+class PartitionReader:
+    def __init__(
+        self, bootstrap: str, group_id: str, topic: str, *, timeout_s: float = 30.0
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._topic = topic
+        self._timeout_s = timeout_s
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._lock = asyncio.Lock()
+
+    async def committed(self, partitions: Iterable[int]) -> dict[int, int | None]:
+        """The group's committed offset of each partition (None where it has none)."""
+        wanted = [TopicPartition(self._topic, partition) for partition in partitions]
+        if not wanted:
+            return {}
+        try:
+            admin = await self._admin_client()
+            offsets = await asyncio.wait_for(
+                admin.list_consumer_group_offsets(self._group_id, partitions=wanted),
+                self._timeout_s,
+            )
+        except (KafkaError, TimeoutError) as error:
+            raise ReadBackError(f"committed offsets of {self._group_id}: {error!r}") from error
+        found: dict[int, int | None] = {tp.partition: None for tp in wanted}
+        for tp, meta in offsets.items():
+            if tp.topic == self._topic and meta.offset >= 0:
+                found[tp.partition] = meta.offset
+        return found
+
+    async def read(self, ranges: Sequence[OffsetRange]) -> list[RawRecord]:
+        """Every record in ``ranges`` that Kafka still has, in offset order per partition."""
+        if not ranges:
+            return []
+        async with self._lock:
+            try:
+                consumer = await self._range_consumer()
+            except KafkaError as error:
+                raise ReadBackError(f"reading back {ranges}: {error!r}") from error
+            ends: dict[TopicPartition, int] = {}
+            starts: dict[TopicPartition, int] = {}
+            for offset_range in ranges:
+                tp = TopicPartition(self._topic, offset_range.partition)
+                starts[tp] = min(starts.get(tp, offset_range.start), offset_range.start)
+                ends[tp] = max(ends.get(tp, offset_range.end), offset_range.end)
+            consumer.assign(list(ends))
+            for tp, start in starts.items():
+                consumer.seek(tp, start)
+            records = await self._read_until(consumer, ends)
+        return [record for record in records if _inside(record, ranges)]
+
+    async def close(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None
+
+    async def _read_until(
+        self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]
+    ) -> list[RawRecord]:
+        records: list[RawRecord] = []
+        pending = dict(ends)
+        deadline = time.monotonic() + self._timeout_s
+        while pending:
+            if time.monotonic() > deadline:
+                raise ReadBackError(f"could not read back {pending} in {self._timeout_s:.0f}s")
+            fetched = await consumer.getmany(*pending, timeout_ms=500)
+            for tp, messages in fetched.items():
+                records.extend(
+                    RawRecord(m.key, m.value, m.topic, m.partition, m.offset)
+                    for m in messages
+                    if m.offset < ends[tp]
+                )
+            for tp in list(pending):
+                if await consumer.position(tp) >= pending[tp]:
+                    del pending[tp]
+        return sorted(records, key=lambda record: (record.partition, record.offset))
+
+    async def _admin_client(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+            await admin.start()
+            self._admin = admin
+        return self._admin
+
+    async def _range_consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+            )
+            await consumer.start()
+            self._consumer = consumer
+        return self._consumer
+
+
+def _inside(record: RawRecord, ranges: Sequence[OffsetRange]) -> bool:
+    return any(r.partition == record.partition and r.start <= record.offset < r.end for r in ranges)

@@ -1,0 +1,159 @@
+"""Reading back what Faust skipped, against the real broker: committed offsets of a
+group, exact offset ranges (also across transaction markers), and the handler that puts
+skipped records back into a batch in offset order."""
+
+from __future__ import annotations
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from stream.worker.gap_recovery import GapRecoveringHandler
+from stream.worker.offsets import OffsetRange
+from stream.worker.partition_reader import PartitionReader, ReadBackError
+from stream.worker.processor import RawRecord
+from tests.integration.kafka_helpers import create_test_topics
+
+
+async def produce(bootstrap: str, topic: str, partition: int, count: int) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for number in range(count):
+            await producer.send_and_wait(
+                topic, f"p{partition}-{number}".encode(), key=b"k", partition=partition
+            )
+    finally:
+        await producer.stop()
+
+
+async def commit(bootstrap: str, group: str, topic: str, offsets: dict[int, int]) -> None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, partition) for partition in offsets])
+        await consumer.commit(
+            {TopicPartition(topic, p): OffsetAndMetadata(o, "") for p, o in offsets.items()}
+        )
+    finally:
+        await consumer.stop()
+
+
+def offsets(records: list[RawRecord]) -> list[tuple[int, int]]:
+    return [(record.partition, record.offset) for record in records]
+
+
+async def test_the_groups_committed_offsets_are_read_per_partition(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_test_topics(kafka_bootstrap, topic_name, partitions=2)
+    await produce(kafka_bootstrap, topic_name, 0, 8)
+    await commit(kafka_bootstrap, f"{topic_name}.group", topic_name, {0: 6})
+    reader = PartitionReader(kafka_bootstrap, f"{topic_name}.group", topic_name)
+    try:
+        assert await reader.committed([0, 1]) == {0: 6, 1: None}
+        assert await reader.committed([]) == {}
+    finally:
+        await reader.close()
+
+
+async def test_offset_ranges_are_read_back_exactly_even_across_transaction_markers(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_test_topics(kafka_bootstrap, topic_name, partitions=2)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka_bootstrap, transactional_id=f"{topic_name}.tx"
+    )
+    await producer.start()
+    try:
+        for number in range(4):  # each commit marker takes an offset: 0 1 M 3 4 M 6 7 M …
+            async with producer.transaction():
+                for half in range(2):
+                    await producer.send_and_wait(
+                        topic_name, f"{number}.{half}".encode(), partition=0
+                    )
+    finally:
+        await producer.stop()
+    await produce(kafka_bootstrap, topic_name, 1, 5)
+    reader = PartitionReader(kafka_bootstrap, f"{topic_name}.group", topic_name, timeout_s=20)
+    try:
+        read = await reader.read([OffsetRange(0, 1, 7), OffsetRange(1, 3, 5)])
+        assert offsets(read) == [(0, 1), (0, 3), (0, 4), (0, 6), (1, 3), (1, 4)]
+        assert [record.value for record in read[:4]] == [b"0.1", b"1.0", b"1.1", b"2.0"]
+        assert await reader.read([OffsetRange(0, 2, 3)]) == []  # only a marker there
+        assert offsets(await reader.read([OffsetRange(1, 0, 1)])) == [(1, 0)]  # reused
+    finally:
+        await reader.close()
+
+
+async def test_records_skipped_before_and_inside_a_batch_are_processed_with_it_in_order(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_test_topics(kafka_bootstrap, topic_name, partitions=2)
+    await produce(kafka_bootstrap, topic_name, 0, 14)
+    await produce(kafka_bootstrap, topic_name, 1, 3)
+    group = f"{topic_name}.group"
+    await commit(kafka_bootstrap, group, topic_name, {0: 3})
+    reader = PartitionReader(kafka_bootstrap, group, topic_name)
+    everything = {
+        (r.partition, r.offset): r
+        for r in await reader.read([OffsetRange(0, 0, 14), OffsetRange(1, 0, 3)])
+    }
+    processed: list[list[RawRecord]] = []
+    recovered: list[int] = []
+
+    async def process(records: list[RawRecord]) -> None:
+        processed.append(records)
+
+    handler = GapRecoveringHandler(reader, process, on_recovered=recovered.append)
+    try:
+        # Faust delivers 5.. although 3 was committed: 3 and 4 were skipped; 7 too.
+        delivered = [everything[0, o] for o in (5, 6, 8, 9)] + [everything[1, 0]]
+        handled = await handler.handle(delivered)
+        assert offsets(handled) == [(0, 3), (0, 4), (0, 5), (0, 6), (0, 7), (0, 8), (0, 9), (1, 0)]
+        assert handled[0].value == b"p0-3"
+        assert processed == [handled]
+        assert recovered == [3]
+
+        handled = await handler.handle([everything[0, 12], everything[1, 1]])  # 10, 11 gone
+        assert offsets(handled) == [(0, 10), (0, 11), (0, 12), (1, 1)]
+
+        redelivered = [everything[0, 11], everything[0, 12], everything[0, 13]]
+        assert await handler.handle(redelivered) == redelivered  # replays are no gap
+        assert recovered == [3, 2]
+        assert handler.ledger.next_offset(0) == 14
+    finally:
+        await reader.close()
+
+
+async def test_a_tail_fetched_but_never_delivered_is_read_back_once(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_test_topics(kafka_bootstrap, topic_name, partitions=1)
+    await produce(kafka_bootstrap, topic_name, 0, 10)
+    reader = PartitionReader(kafka_bootstrap, f"{topic_name}.group", topic_name)
+    processed: list[RawRecord] = []
+
+    async def process(records: list[RawRecord]) -> None:
+        processed.extend(records)
+
+    handler = GapRecoveringHandler(reader, process)
+    try:
+        assert await handler.read_back_tail(0, committed=8, end=10) == 2
+        assert offsets(processed) == [(0, 8), (0, 9)]
+        assert handler.ledger.progress(0, committed=8) == 10
+        assert await handler.read_back_tail(0, committed=8, end=10) == 0
+        assert len(processed) == 2
+    finally:
+        await reader.close()
+
+
+async def test_an_unreachable_broker_is_a_read_back_error_not_a_hang() -> None:
+    reader = PartitionReader("127.0.0.1:1", "group", "topic", timeout_s=3)
+    try:
+        with pytest.raises(ReadBackError):
+            await reader.committed([0])
+        with pytest.raises(ReadBackError):
+            await reader.read([OffsetRange(0, 0, 1)])
+    finally:
+        await reader.close()
