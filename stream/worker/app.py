@@ -101,7 +101,11 @@ def create_worker_app(
         await holder["processor"].handle(records)
 
     handler = GapRecoveringHandler(
-        reader, process, on_recovered=on_recovered, on_processed=tails.forget
+        reader,
+        process,
+        on_recovered=on_recovered,
+        on_processed=tails.forget,
+        max_batch=worker_settings.batch_size,
     )
 
     @app.agent(changes, name="index-changes")

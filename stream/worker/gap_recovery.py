@@ -31,6 +31,7 @@ class GapRecoveringHandler:
         *,
         on_recovered: Callable[[int], None] | None = None,
         on_processed: Callable[[], None] | None = None,
+        max_batch: int = 64,
     ) -> None:
         self.ledger = OffsetLedger()
         self.lock = asyncio.Lock()
@@ -38,6 +39,7 @@ class GapRecoveringHandler:
         self._process = process
         self._on_recovered = on_recovered or (lambda count: None)
         self._on_processed = on_processed or (lambda: None)
+        self._max_batch = max_batch
 
     @property
     def busy(self) -> bool:
@@ -52,7 +54,7 @@ class GapRecoveringHandler:
             gaps = self.ledger.missing(batch)
             if gaps:
                 batch = await self._with_read_back(batch, gaps)
-            await self._process(batch)
+            await self._process_in_slices(batch)
             self.ledger.advance(batch)
             self._on_processed()
             return batch
@@ -75,9 +77,15 @@ class GapRecoveringHandler:
             )
             if records:
                 self._on_recovered(len(records))
-                await self._process(records)
+                await self._process_in_slices(records)
             self.ledger.advance_to(partition, end)
             return len(records)
+
+    async def _process_in_slices(self, records: list[RawRecord]) -> None:
+        """A batch swollen by what was read back is processed ``max_batch`` at a time, in
+        order, so that memory stays bounded however much Faust skipped."""
+        for start in range(0, len(records), self._max_batch):
+            await self._process(records[start : start + self._max_batch])
 
     async def _start_unknown_partitions(self, batch: list[RawRecord]) -> None:
         unknown = self.ledger.unknown_partitions(batch)

@@ -28,7 +28,9 @@ async def produce(bootstrap: str, topic: str, partition: int, count: int) -> Non
 
 
 async def commit(bootstrap: str, group: str, topic: str, offsets: dict[int, int]) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign([TopicPartition(topic, partition) for partition in offsets])
@@ -122,6 +124,33 @@ async def test_records_skipped_before_and_inside_a_batch_are_processed_with_it_i
         assert await handler.handle(redelivered) == redelivered  # replays are no gap
         assert recovered == [3, 2]
         assert handler.ledger.next_offset(0) == 14
+        assert [len(records) for records in processed] == [8, 4, 3]
+    finally:
+        await reader.close()
+
+
+async def test_a_large_read_back_is_processed_a_batch_at_a_time_in_order(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_test_topics(kafka_bootstrap, topic_name, partitions=1)
+    await produce(kafka_bootstrap, topic_name, 0, 12)
+    group = f"{topic_name}.group"
+    await commit(kafka_bootstrap, group, topic_name, {0: 0})
+    reader = PartitionReader(kafka_bootstrap, group, topic_name)
+    processed: list[list[RawRecord]] = []
+
+    async def process(records: list[RawRecord]) -> None:
+        processed.append(records)
+
+    handler = GapRecoveringHandler(reader, process, max_batch=5)
+    try:
+        last = await reader.read([OffsetRange(0, 11, 12)])
+        await handler.handle(last)  # 0..10 were skipped
+        assert [[r.offset for r in records] for records in processed] == [
+            [0, 1, 2, 3, 4],
+            [5, 6, 7, 8, 9],
+            [10, 11],
+        ]
     finally:
         await reader.close()
 
