@@ -7,11 +7,13 @@ and a tiny random CLIP: it proves the image path, not retrieval quality).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from elasticsearch import AsyncElasticsearch
@@ -255,6 +257,17 @@ async def test_files_become_searchable_and_edits_reembed_only_what_changed(
             assert by_stage[("extract", "broken.pdf")]["reason"]
             assert "op" in by_stage[("decode", "x")]["reason"]
             assert by_stage[("decode", "x")]["original_base64"]
+
+            # Once everything is processed and committed, no partition reports lag.
+            async def caught_up() -> bool:
+                lags = {
+                    name: value
+                    for name, value in (await worker.metrics()).items()
+                    if name.startswith("mmrag_consumer_lag{")
+                }
+                return len(lags) == environment.partitions and not any(lags.values())
+
+            await wait_for(caught_up, timeout_s=30, what="zero lag", workers=[worker])
         finally:
             watcher.close()
             worker.stop()
@@ -330,8 +343,14 @@ async def test_a_worker_stopped_mid_batch_loses_and_duplicates_nothing(
     try:
         await second.wait_ready()
 
+        most_lag = 0.0
+
         async def all_indexed() -> bool:
+            nonlocal most_lag
             second.supervise()  # a stalled worker exits; its supervisor restarts it
+            with contextlib.suppress(httpx.HTTPError):
+                lags = [v for k, v in (await second.metrics()).items() if "consumer_lag{" in k]
+                most_lag = max([most_lag, *lags])
             return len(await index.manifests()) == total
 
         await wait_for(
@@ -342,6 +361,7 @@ async def test_a_worker_stopped_mid_batch_loses_and_duplicates_nothing(
         )
     finally:
         second.stop()
+    assert most_lag > 0, "the backlog never showed as lag"
 
     manifests = await index.manifests()
     expected = {chunk["chunk_id"] for m in manifests.values() for chunk in m["chunks"]}
