@@ -29,7 +29,8 @@ class PartitionReader:
         self._timeout_s = timeout_s
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one read-back at a time on the range consumer
+        self._admin_lock = asyncio.Lock()  # the timer and a batch may both need it first
 
     async def committed(self, partitions: Iterable[int]) -> dict[int, int | None]:
         """The group's committed offset of each partition (None where it has none)."""
@@ -101,11 +102,16 @@ class PartitionReader:
         return sorted(records, key=lambda record: (record.partition, record.offset))
 
     async def _admin_client(self) -> AIOKafkaAdminClient:
-        if self._admin is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
-            await admin.start()
-            self._admin = admin
-        return self._admin
+        async with self._admin_lock:
+            if self._admin is None:
+                admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+                try:
+                    await admin.start()
+                except BaseException:
+                    await admin.close()
+                    raise
+                self._admin = admin
+            return self._admin
 
     async def _range_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
