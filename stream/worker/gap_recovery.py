@@ -51,6 +51,13 @@ class GapRecoveringHandler:
         async with self.lock:
             batch = list(records)
             await self._start_unknown_partitions(batch)
+            replayed = self.ledger.replayed(batch)
+            if replayed:
+                logger.info(
+                    "offsets_replayed count=%d: already processed here, redelivered by Kafka "
+                    "(harmless: they come out stale or unchanged)",
+                    len(replayed),
+                )
             gaps = self.ledger.missing(batch)
             if gaps:
                 batch = await self._with_read_back(batch, gaps)

@@ -75,6 +75,15 @@ class OffsetLedger:
                 expected = max(expected, offset + 1)
         return sorted(ranges)
 
+    def replayed(self, records: Iterable[RawRecord]) -> list[RawRecord]:
+        """The records of ``records`` below their partition's next offset: processed here
+        already (Kafka redelivers after a restart or rebalance; harmless)."""
+        return [
+            record
+            for record in records
+            if record.partition in self._next and record.offset < self._next[record.partition]
+        ]
+
     def advance(self, records: Iterable[RawRecord]) -> None:
         """``records`` were processed: the next offset due is past the highest of each."""
         for partition, offsets in _offsets_by_partition(records).items():

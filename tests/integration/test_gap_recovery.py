@@ -122,6 +122,7 @@ async def test_records_skipped_before_and_inside_a_batch_are_processed_with_it_i
 
         redelivered = [everything[0, 11], everything[0, 12], everything[0, 13]]
         assert await handler.handle(redelivered) == redelivered  # replays are no gap
+        assert handler.ledger.replayed(redelivered) == redelivered
         assert recovered == [3, 2]
         assert handler.ledger.next_offset(0) == 14
         assert [len(records) for records in processed] == [8, 4, 3]

@@ -53,10 +53,11 @@ def test_redelivered_records_below_the_next_offset_are_no_gap_and_do_not_go_back
     ledger = OffsetLedger()
     ledger.start(0, committed=5)
     ledger.advance(batch((0, 5), (0, 6), (0, 7)))
-    replay = batch((0, 3), (0, 4), (0, 5))
+    replay = batch((0, 3), (0, 4), (0, 5), (0, 8), (1, 0))
     assert ledger.missing(replay) == []
+    assert ledger.replayed(replay) == replay[:3]
     ledger.advance(replay)
-    assert ledger.next_offset(0) == 8
+    assert ledger.next_offset(0) == 9
 
 
 def test_partitions_not_started_are_unknown_and_never_reported() -> None:
