@@ -44,11 +44,12 @@ def create_worker_app(
     stream_settings: StreamSettings,
     worker_settings: WorkerSettings,
     processor_factory: ProcessorFactory,
-    on_lag: Callable[[int, int], None] | None = None,
+    on_lag: Callable[[int, int | None], None] | None = None,
     on_recovered: Callable[[int], None] | None = None,
 ) -> faust.App:
     """``processor_factory(send_dead_letter, manifests_table)`` builds the processor once
-    the app runs (models and clients are created then, not at import)."""
+    the app runs (models and clients are created then, not at import). ``on_lag`` gets
+    each assigned partition's lag, and ``None`` once a partition is no longer assigned."""
     partitions = stream_settings.changes_partitions
     app = faust.App(
         worker_settings.app_id,
@@ -153,11 +154,25 @@ def create_worker_app(
 
     stalls = StallDetector(worker_settings.stall_timeout_s)
 
+    def assigned_changes() -> set[Any]:
+        return {tp for tp in app.consumer.assignment() if tp.topic == stream_settings.changes_topic}
+
     @app.timer(interval=worker_settings.lag_interval_s)  # type: ignore[untyped-decorator]
     async def watch_progress() -> None:
-        consumer = app.consumer
-        assigned = {tp for tp in consumer.assignment() if tp.topic == stream_settings.changes_topic}
+        try:
+            await check_progress()
+        except Exception as error:  # e.g. a rebalance took a partition away meanwhile
+            logger.warning("progress check skipped: %r", error)
+
+    reported: set[int] = set()
+
+    async def check_progress() -> None:
+        assigned = assigned_changes()
         stalls.forget_all_but({tp.partition for tp in assigned})
+        for partition in reported - {tp.partition for tp in assigned}:
+            reported.discard(partition)
+            if on_lag is not None:
+                on_lag(partition, None)  # not ours any more: no lag to report
         if not assigned:
             return
         try:
@@ -166,19 +181,22 @@ def create_worker_app(
             logger.warning("committed offsets unavailable: %s", error)
             return
         settled = "processor" in holder and not (app.rebalancing or app.in_recovery)
-        for tp in assigned:
-            highwater = consumer.highwater(tp)
+        for tp in sorted(assigned):
+            if tp not in assigned_changes():
+                continue  # revoked while we waited for Kafka
+            highwater = app.consumer.highwater(tp)
             if highwater is None:
                 continue
             progress = handler.ledger.progress(tp.partition, committed.get(tp.partition)) or 0
             lag = max(highwater - progress, 0)
             if on_lag is not None:
                 on_lag(tp.partition, lag)
+                reported.add(tp.partition)
             if handler.busy:
                 stalls.forget_all_but(set())
                 tails.forget()
                 continue
-            fetched = await consumer.position(tp)
+            fetched = await app.consumer.position(tp)
             if settled and tails.unmoved(tp.partition, progress, highwater, fetched):
                 try:
                     await handler.read_back_tail(

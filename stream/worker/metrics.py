@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -69,3 +71,11 @@ class WorkerMetrics:
             ["partition"],
             registry=r,
         )
+
+    def set_lag(self, partition: int, lag: int | None) -> None:
+        """``None``: the partition is no longer assigned here, its series goes."""
+        if lag is None:
+            with contextlib.suppress(KeyError):
+                self.consumer_lag.remove(str(partition))
+        else:
+            self.consumer_lag.labels(str(partition)).set(lag)

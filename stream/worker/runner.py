@@ -68,7 +68,7 @@ def run_worker(log_level: str = "info") -> None:
         stream_settings,
         worker_settings,
         build_processor,
-        on_lag=lambda partition, lag: metrics.consumer_lag.labels(str(partition)).set(lag),
+        on_lag=metrics.set_lag,
         on_recovered=metrics.offsets_recovered.inc,
     )
     faust.Worker(app, loglevel=log_level.upper(), quiet=True).execute_from_commandline()

@@ -394,6 +394,12 @@ async def test_two_workers_split_partitions_and_a_rebalance_loses_nothing(
     ]
     try:
         await asyncio.gather(*(worker.wait_ready() for worker in workers))
+
+        async def partitions_split() -> bool:  # both in the group before any event is sent
+            owned = [await worker.assigned_partitions() for worker in workers]
+            return all(owned) and set().union(*owned) == set(range(environment.partitions))
+
+        await wait_for(partitions_split, what="both members to own partitions", workers=workers)
         await _send_folder(stream_settings, folder, tmp_path / "state", "s")
 
         async def both_busy() -> bool:

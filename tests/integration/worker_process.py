@@ -107,6 +107,15 @@ class WorkerProcess:
                 values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
         return values
 
+    async def assigned_partitions(self) -> set[int]:
+        """The partitions this worker reports lag for, i.e. owns (empty until it answers)."""
+        try:
+            values = await self.metrics()
+        except httpx.HTTPError:
+            return set()
+        prefix = "mmrag_consumer_lag{partition="
+        return {int(name[len(prefix) : -1]) for name in values if name.startswith(prefix)}
+
     def supervise(self) -> bool:
         """Restart the worker if it exited on purpose (a detected stall, or giving up on a
         backend), as its supervisor (systemd, compose ``restart:``) would. True if restarted."""
