@@ -98,9 +98,15 @@ class GapRecoveringHandler:
         unknown = self.ledger.unknown_partitions(batch)
         if not unknown:
             return
-        for partition, committed in (await self._reader.committed(unknown)).items():
-            if committed is not None:  # none committed yet: the batch starts the ledger
-                self.ledger.start(partition, committed)
+        committed = await self._reader.committed(unknown)
+        never = {partition for partition, offset in committed.items() if offset is None}
+        # A group that never committed starts at the log's beginning (auto_offset_reset
+        # "earliest"), so a first batch that does not start there skipped something too.
+        beginnings = await self._reader.beginnings(never) if never else {}
+        for partition, offset in committed.items():
+            start = offset if offset is not None else beginnings.get(partition)
+            if start is not None:
+                self.ledger.start(partition, start)
 
     async def _with_read_back(
         self, batch: list[RawRecord], gaps: list[OffsetRange]

@@ -51,6 +51,21 @@ class PartitionReader:
                 found[tp.partition] = meta.offset
         return found
 
+    async def beginnings(self, partitions: Iterable[int]) -> dict[int, int]:
+        """Each partition's first offset still in the log (where a new group starts)."""
+        wanted = [TopicPartition(self._topic, partition) for partition in partitions]
+        if not wanted:
+            return {}
+        async with self._lock:
+            try:
+                consumer = await self._range_consumer()
+                offsets = await asyncio.wait_for(
+                    consumer.beginning_offsets(wanted), self._timeout_s
+                )
+            except (KafkaError, TimeoutError) as error:
+                raise ReadBackError(f"beginning offsets of {self._topic}: {error!r}") from error
+        return {tp.partition: offset for tp, offset in offsets.items()}
+
     async def read(self, ranges: Sequence[OffsetRange]) -> list[RawRecord]:
         """Every record in ``ranges`` that Kafka still has, in offset order per partition."""
         if not ranges:

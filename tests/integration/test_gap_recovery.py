@@ -156,6 +156,26 @@ async def test_a_large_read_back_is_processed_a_batch_at_a_time_in_order(
         await reader.close()
 
 
+async def test_a_group_that_never_committed_is_expected_from_the_logs_beginning(
+    kafka_bootstrap: str, topic_name: str
+) -> None:
+    await create_test_topics(kafka_bootstrap, topic_name, partitions=1)
+    await produce(kafka_bootstrap, topic_name, 0, 6)
+    reader = PartitionReader(kafka_bootstrap, f"{topic_name}.fresh", topic_name)
+    processed: list[RawRecord] = []
+
+    async def process(records: list[RawRecord]) -> None:
+        processed.extend(records)
+
+    handler = GapRecoveringHandler(reader, process)
+    try:
+        assert await reader.beginnings([0]) == {0: 0}
+        await handler.handle(await reader.read([OffsetRange(0, 2, 6)]))  # 0 and 1 skipped
+        assert offsets(processed) == [(0, 0), (0, 1), (0, 2), (0, 3), (0, 4), (0, 5)]
+    finally:
+        await reader.close()
+
+
 async def test_a_tail_fetched_but_never_delivered_is_read_back_once(
     kafka_bootstrap: str, topic_name: str
 ) -> None:
@@ -185,5 +205,7 @@ async def test_an_unreachable_broker_is_a_read_back_error_not_a_hang() -> None:
             await reader.committed([0])
         with pytest.raises(ReadBackError):
             await reader.read([OffsetRange(0, 0, 1)])
+        with pytest.raises(ReadBackError):
+            await reader.beginnings([0])
     finally:
         await reader.close()
