@@ -14,11 +14,9 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import replace
 
-from indexer.chunks import Chunk, ChunkingOptions, build_chunks
-from indexer.diff import ChunkDiff, diff_positions
+from indexer.chunks import ChunkingOptions, build_chunks
 from indexer.documents import ExtractedDocument, ImagePart
 from indexer.encoders.base import Encoders
 from indexer.errors import PermanentError
@@ -26,57 +24,16 @@ from indexer.events import ChangeEvent
 from indexer.extract import ExtractionLimits, extract_document
 from indexer.folding import EventStep, fold_events
 from indexer.manifest import DocumentFields, Manifest
+from indexer.outcomes import BatchResult, DocumentTarget, EventOutcome
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from indexer.store.mappings import VectorSpace
-from indexer.store.records import (
-    ChunkOperation,
-    DocumentWrite,
-    chunk_source,
-    document_fields,
-    position_fields,
-)
-from indexer.vectors import ChunkVectors, embed_chunks
+from indexer.store.records import DocumentWrite
+from indexer.vectors import embed_chunks
+from indexer.write_plan import ModelNames, plan_writes, planned_diff
 
 logger = logging.getLogger(__name__)
-
-Status = Literal["indexed", "unchanged", "deleted", "moved", "stale", "superseded", "failed"]
-
-
-@dataclass
-class EventOutcome:
-    event: ChangeEvent
-    status: Status
-    reason: str | None = None
-
-
-@dataclass
-class BatchResult:
-    outcomes: list[EventOutcome] = field(default_factory=list)
-    manifests: dict[str, Manifest] = field(default_factory=dict)
-    chunks_embedded: int = 0
-    chunks_reused: int = 0
-    chunks_deleted: int = 0
-    images_embedded: int = 0
-    extract_seconds: float = 0.0
-    embed_seconds: float = 0.0
-    store_seconds: float = 0.0
-
-    def failed(self) -> list[EventOutcome]:
-        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
-
-
-@dataclass
-class _DocumentTarget:
-    """Where one document must end up after the batch."""
-
-    doc_id: str
-    start: Manifest | None
-    manifest: Manifest | None = None
-    chunks: dict[str, Chunk] = field(default_factory=dict)
-    """Chunk objects for the target's ids that came from a fresh extraction."""
-    outcomes: list[EventOutcome] = field(default_factory=list)
 
 
 class IndexingPipeline:
@@ -144,7 +101,8 @@ class IndexingPipeline:
                 for outcome in target.outcomes:
                     if outcome.status not in ("stale", "failed"):
                         outcome.status, outcome.reason = "failed", failures[target.doc_id]
-            elif target.manifest is not None and target.manifest is not target.start:
+            elif target.changed:
+                assert target.manifest is not None
                 result.manifests[target.doc_id] = target.manifest
             result.outcomes.extend(target.outcomes)
         return result
@@ -153,8 +111,8 @@ class IndexingPipeline:
 
     async def _fold(
         self, doc_id: str, events: list[ChangeEvent], manifest: Manifest | None
-    ) -> _DocumentTarget:
-        target = _DocumentTarget(doc_id, start=manifest, manifest=manifest)
+    ) -> DocumentTarget:
+        target = DocumentTarget(doc_id, start=manifest, manifest=manifest)
         for step in fold_events(events, manifest):
             event = step.event
             if step.action == "stale" or step.action == "superseded":
@@ -187,7 +145,7 @@ class IndexingPipeline:
                 await self._content(target, step)
         return target
 
-    async def _content(self, target: _DocumentTarget, step: EventStep) -> None:
+    async def _content(self, target: DocumentTarget, step: EventStep) -> None:
         event, current = step.event, target.manifest
         try:
             data = await self._read(event, step.read_uri or event.uri)
@@ -282,18 +240,10 @@ class IndexingPipeline:
     # -- writing -----------------------------------------------------------------------
 
     async def _writes(
-        self, targets: list[_DocumentTarget], result: BatchResult
+        self, targets: list[DocumentTarget], result: BatchResult
     ) -> list[DocumentWrite]:
-        plans = []
-        candidates: list[str] = []
-        for target in targets:
-            if target.manifest is None or target.manifest is target.start:
-                continue
-            previous = target.start.chunks if target.start and not target.start.deleted else ()
-            wanted = () if target.manifest.deleted else target.manifest.chunks
-            diff = diff_positions(previous, wanted)
-            plans.append((target, diff))
-            candidates.extend(position.chunk_id for position in diff.new)
+        plans = [(target, planned_diff(target)) for target in targets if target.changed]
+        candidates = [position.chunk_id for _, diff in plans for position in diff.new]
         already_stored = await self._store.existing_chunk_ids(candidates)
 
         to_embed = [
@@ -309,90 +259,16 @@ class IndexingPipeline:
         result.images_embedded += sum(
             1 for c in to_embed if c.image is not None and c.chunk_id in vectors
         )
-
-        writes = []
-        for target, planned in plans:
-            diff = planned
-            manifest = target.manifest
-            assert manifest is not None
-            unembeddable = {
-                p.chunk_id
-                for p in diff.new
-                if p.chunk_id not in already_stored and p.chunk_id not in vectors
-            }
-            if unembeddable:  # keep the manifest true to what is stored
-                manifest = manifest.model_copy(
-                    update={
-                        "chunks": tuple(
-                            p for p in manifest.chunks if p.chunk_id not in unembeddable
-                        )
-                    }
-                )
-                target.manifest = manifest
-                diff = diff_positions(
-                    target.start.chunks if target.start and not target.start.deleted else (),
-                    manifest.chunks,
-                )
-            operations = [ChunkOperation("delete", chunk_id) for chunk_id in diff.removed]
-            result.chunks_deleted += len(diff.removed)
-            if not manifest.deleted:
-                operations.extend(self._chunk_writes(target, diff, vectors, already_stored))
-                result.chunks_reused += len(diff.kept) + sum(
-                    1 for p in diff.new if p.chunk_id in already_stored
-                )
-            writes.append(DocumentWrite(target.doc_id, operations, manifest))
-        return writes
-
-    def _chunk_writes(
-        self,
-        target: _DocumentTarget,
-        diff: ChunkDiff,
-        vectors: Mapping[str, ChunkVectors],
-        already_stored: set[str],
-    ) -> list[ChunkOperation]:
-        manifest = target.manifest
-        assert manifest is not None
-        assert manifest.fields is not None
-        fields = manifest.fields
-        start_fields = target.start.fields if target.start and not target.start.deleted else None
-        operations = []
-        for position in diff.new:
-            chunk = target.chunks[position.chunk_id]
-            if position.chunk_id in already_stored:
-                body = {**position_fields(position), **document_fields(fields, manifest.revision)}
-                operations.append(ChunkOperation("update", position.chunk_id, body))
-                continue
-            vector = vectors[position.chunk_id]
-            operations.append(
-                ChunkOperation(
-                    "index",
-                    position.chunk_id,
-                    chunk_source(
-                        chunk,
-                        doc_id=target.doc_id,
-                        fields=fields,
-                        revision=manifest.revision,
-                        text_vector=vector.text,
-                        clip_vector=vector.clip,
-                        ocr_text=vector.ocr_text,
-                        text_model=self._encoders.text.name,
-                        clip_model=self._encoders.clip.name if self._encoders.clip else None,
-                        emitted_at=manifest.emitted_at,
-                        indexed_at=manifest.indexed_at,
-                    ),
-                )
-            )
-        repositioned = {position.chunk_id for position in diff.repositioned}
-        fields_changed = start_fields != fields
-        for position in diff.kept:
-            changes: dict[str, object] = {}
-            if position.chunk_id in repositioned:
-                changes.update(position_fields(position))
-            if fields_changed:
-                changes.update(document_fields(fields, manifest.revision))
-            if changes:
-                operations.append(ChunkOperation("update", position.chunk_id, changes))
-        return operations
+        clip = self._encoders.clip
+        plan = plan_writes(
+            plans,
+            vectors,
+            already_stored,
+            ModelNames(self._encoders.text.name, clip.name if clip else None),
+        )
+        result.chunks_deleted += plan.counts.deleted
+        result.chunks_reused += plan.counts.reused
+        return plan.writes
 
 
 def _sha256(data: bytes) -> str:
