@@ -2,8 +2,8 @@
 
 Given what is stored (the manifest at the start of the batch), what should be (the target
 manifest), which chunk ids Elasticsearch already holds and the vectors just computed:
-new chunks are indexed with their vectors, chunks already stored elsewhere (a replay, a
-chunk moved between documents' versions) only get their position and document fields,
+new chunks are indexed with their vectors, new chunks Elasticsearch already holds (a
+replay, or a write that landed before a crash) only get their position and document fields,
 kept chunks are updated only where their position or the document's fields changed, and
 chunks that went are deleted. A chunk that could not be embedded is left out of the
 manifest, so the manifest always says what is stored.
