@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from mmrag.bench_command import bench
+from mmrag.dlq_commands import dlq_app
 from mmrag.query_commands import ask, search, serve
 from mmrag.stack_commands import stack_app
 from mmrag.stream_commands import topics_app, watch
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
+app.add_typer(dlq_app, name="dlq")
 app.command("watch")(watch)
 app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     bench

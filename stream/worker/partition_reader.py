@@ -1,5 +1,7 @@
-"""Kafka reads that the worker does beside Faust: the group's committed offsets, and
-records of given offset ranges (a consumer of no group, assigned and seeked by hand)."""
+"""Kafka reads beside Faust: a group's committed offsets, a topic's partitions and log
+offsets, and the records of given offset ranges (read by a consumer of no group, assigned
+and seeked by hand). The worker reads back what Faust skipped with it; ``mmrag dlq``
+reads the dead-letter topic with it."""
 
 from __future__ import annotations
 
@@ -53,17 +55,45 @@ class PartitionReader:
 
     async def beginnings(self, partitions: Iterable[int]) -> dict[int, int]:
         """Each partition's first offset still in the log (where a new group starts)."""
+        return await self._log_offsets(partitions, "beginning")
+
+    async def ends(self, partitions: Iterable[int]) -> dict[int, int]:
+        """Each partition's high watermark (the offset the next record will get)."""
+        return await self._log_offsets(partitions, "end")
+
+    async def partitions(self) -> list[int]:
+        """The topic's partitions (none if the topic does not exist; it is not created)."""
+        try:
+            admin = await self._admin_client()
+            if self._topic not in await asyncio.wait_for(admin.list_topics(), self._timeout_s):
+                return []
+            described = await asyncio.wait_for(
+                admin.describe_topics([self._topic]), self._timeout_s
+            )
+        except (KafkaError, TimeoutError) as error:
+            raise ReadBackError(f"partitions of {self._topic}: {error!r}") from error
+        return sorted(
+            int(partition["partition"])
+            for topic in described
+            if topic.get("topic") == self._topic and topic.get("error_code") == 0
+            for partition in topic.get("partitions", [])
+        )
+
+    async def _log_offsets(self, partitions: Iterable[int], which: str) -> dict[int, int]:
         wanted = [TopicPartition(self._topic, partition) for partition in partitions]
         if not wanted:
             return {}
         async with self._lock:
             try:
                 consumer = await self._range_consumer()
-                offsets = await asyncio.wait_for(
-                    consumer.beginning_offsets(wanted), self._timeout_s
+                lookup = (
+                    consumer.beginning_offsets(wanted)
+                    if which == "beginning"
+                    else consumer.end_offsets(wanted)
                 )
+                offsets = await asyncio.wait_for(lookup, self._timeout_s)
             except (KafkaError, TimeoutError) as error:
-                raise ReadBackError(f"beginning offsets of {self._topic}: {error!r}") from error
+                raise ReadBackError(f"{which} offsets of {self._topic}: {error!r}") from error
         return {tp.partition: offset for tp, offset in offsets.items()}
 
     async def read(self, ranges: Sequence[OffsetRange]) -> list[RawRecord]:

@@ -1,0 +1,96 @@
+"""Which dead letters can go back onto the changes topic (pure).
+
+A letter is replayable when it holds the original change event the worker could not index:
+stages ``extract``, ``encode``, ``store`` and ``internal`` (a bad file since fixed, a
+backend or a bug of ours). ``decode`` letters are malformed events, which would fail the
+same way again; ``watch`` and ``ingress`` letters hold no change event. Replaying is safe:
+an event older than what the index holds comes out ``stale`` and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from indexer.dead_letters import DeadLetter, Stage
+from indexer.events import InvalidEvent, decode_change_event
+
+REPLAYABLE_STAGES: frozenset[Stage] = frozenset({"extract", "encode", "store", "internal"})
+
+
+@dataclass(frozen=True)
+class StoredLetter:
+    """A record of the dead-letter topic: the letter, or why it could not be read."""
+
+    partition: int
+    offset: int
+    letter: DeadLetter | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class Replay:
+    letter: StoredLetter
+    key: bytes | None
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Refusal:
+    letter: StoredLetter
+    reason: str
+
+
+def parse_letter(partition: int, offset: int, value: bytes | None) -> StoredLetter:
+    if value is None:
+        return StoredLetter(partition, offset, None, "empty record")
+    try:
+        return StoredLetter(partition, offset, DeadLetter.model_validate(json.loads(value)))
+    except (ValueError, ValidationError) as error:
+        return StoredLetter(partition, offset, None, f"not a dead letter: {error}".strip())
+
+
+def plan_replay(
+    letters: Iterable[StoredLetter], changes_topic: str, stages: frozenset[Stage] | None = None
+) -> tuple[list[Replay], list[Refusal]]:
+    """Split ``letters`` into what goes back onto ``changes_topic`` and what does not (with
+    the reason). ``stages`` narrows the replayable stages."""
+    wanted = REPLAYABLE_STAGES if stages is None else stages & REPLAYABLE_STAGES
+    replays: list[Replay] = []
+    refusals: list[Refusal] = []
+    for stored in letters:
+        verdict = _verdict(stored, changes_topic, wanted)
+        if isinstance(verdict, str):
+            refusals.append(Refusal(stored, verdict))
+            continue
+        assert stored.letter is not None
+        key = stored.letter.original_key
+        replays.append(Replay(stored, key.encode() if key else None, verdict))
+    return replays, refusals
+
+
+def _verdict(stored: StoredLetter, changes_topic: str, wanted: frozenset[Stage]) -> bytes | str:
+    """The original event's bytes, or why the letter is not replayed."""
+    letter = stored.letter
+    if letter is None:
+        return stored.problem or "unreadable"
+    if letter.stage not in wanted:
+        if letter.stage in REPLAYABLE_STAGES:
+            return f"stage {letter.stage} not selected"
+        return f"stage {letter.stage} holds no indexable change event"
+    if letter.original_topic not in (None, changes_topic):
+        return f"came from topic {letter.original_topic}, not {changes_topic}"
+    try:
+        original = letter.original_bytes()
+    except ValueError:
+        return "original_base64 is not base64"
+    if original is None:
+        return "no original event kept"
+    try:
+        decode_change_event(original)
+    except InvalidEvent as error:
+        return f"original is not a valid change event: {error.reason}"
+    return original

@@ -1,0 +1,46 @@
+"""Kafka I/O for dead letters: read the whole topic, send replays to the changes topic."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+
+from stream.dead_letters.selection import Replay, StoredLetter, parse_letter
+from stream.worker.offsets import OffsetRange
+from stream.worker.partition_reader import PartitionReader
+
+
+async def read_dead_letters(
+    bootstrap: str, topic: str, *, timeout_s: float = 30.0
+) -> list[StoredLetter]:
+    """Every record of ``topic`` up to its end when called, in partition and offset order.
+    Read by a consumer of no group: nothing is committed, no one else is disturbed."""
+    reader = PartitionReader(bootstrap, group_id="", topic=topic, timeout_s=timeout_s)
+    try:
+        partitions = await reader.partitions()
+        starts = await reader.beginnings(partitions)
+        ends = await reader.ends(partitions)
+        ranges = [OffsetRange(p, starts[p], ends[p]) for p in partitions if ends[p] > starts[p]]
+        records = await reader.read(ranges)
+    finally:
+        await reader.close()
+    return [parse_letter(record.partition, record.offset, record.value) for record in records]
+
+
+async def send_replays(bootstrap: str, changes_topic: str, replays: Sequence[Replay]) -> int:
+    """Send each original event back, keyed as before (so it lands in its document's
+    partition); returns once Kafka acknowledged them all."""
+    if not replays:
+        return 0
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        deliveries = [
+            await producer.send(changes_topic, replay.value, key=replay.key) for replay in replays
+        ]
+        await asyncio.gather(*deliveries)
+    finally:
+        await producer.stop()
+    return len(replays)
