@@ -4,7 +4,7 @@ replayable letters (a bad file since fixed, a bug since patched) back to be inde
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, cast
+from typing import Annotated, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -47,8 +47,12 @@ def _read(settings: StreamSettings) -> list[StoredLetter]:
     try:
         return asyncio.run(read_dead_letters(settings.kafka_bootstrap, settings.dead_letter_topic))
     except ReadBackError as error:
-        errors.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from error
+        _fail(str(error))
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 @dlq_app.command("list")
@@ -91,16 +95,21 @@ def replay(
     internal) back to the changes topic. Safe to repeat: an event older than what the
     index holds changes nothing."""
     from stream.dead_letters.topic import send_replays
+    from stream.producer import ProducerUnavailable
 
     settings = StreamSettings()
     replays, refusals = plan_replay(_read(settings), settings.changes_topic, _stages(stage))
     _report(replays, refusals)
-    if dry_run or not replays:
-        console.print(
-            f"{len(replays)} would be replayed (dry run)" if dry_run else "nothing to replay"
-        )
+    if dry_run:
+        console.print(f"{len(replays)} would be replayed (dry run)", highlight=False)
         return
-    sent = asyncio.run(send_replays(settings.kafka_bootstrap, settings.changes_topic, replays))
+    if not replays:
+        console.print("nothing to replay")
+        return
+    try:
+        sent = asyncio.run(send_replays(settings, replays))
+    except ProducerUnavailable as error:
+        _fail(str(error))
     console.print(f"replayed {sent} event(s) to {settings.changes_topic}", highlight=False)
 
 

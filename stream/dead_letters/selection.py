@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from indexer.dead_letters import DeadLetter, Stage
-from indexer.events import InvalidEvent, decode_change_event
+from indexer.events import ChangeEvent, InvalidEvent, decode_change_event
 
 REPLAYABLE_STAGES: frozenset[Stage] = frozenset({"extract", "encode", "store", "internal"})
 
@@ -34,8 +34,13 @@ class StoredLetter:
 @dataclass(frozen=True)
 class Replay:
     letter: StoredLetter
-    key: bytes | None
+    event: ChangeEvent
     value: bytes
+    """The original bytes, as the worker received them."""
+
+    @property
+    def key(self) -> bytes:
+        return self.event.key
 
 
 @dataclass(frozen=True)
@@ -65,15 +70,15 @@ def plan_replay(
         verdict = _verdict(stored, changes_topic, wanted)
         if isinstance(verdict, str):
             refusals.append(Refusal(stored, verdict))
-            continue
-        assert stored.letter is not None
-        key = stored.letter.original_key
-        replays.append(Replay(stored, key.encode() if key else None, verdict))
+        else:
+            replays.append(Replay(stored, *verdict))
     return replays, refusals
 
 
-def _verdict(stored: StoredLetter, changes_topic: str, wanted: frozenset[Stage]) -> bytes | str:
-    """The original event's bytes, or why the letter is not replayed."""
+def _verdict(
+    stored: StoredLetter, changes_topic: str, wanted: frozenset[Stage]
+) -> tuple[ChangeEvent, bytes] | str:
+    """The original event and its bytes, or why the letter is not replayed."""
     letter = stored.letter
     if letter is None:
         return stored.problem or "unreadable"
@@ -90,7 +95,6 @@ def _verdict(stored: StoredLetter, changes_topic: str, wanted: frozenset[Stage])
     if original is None:
         return "no original event kept"
     try:
-        decode_change_event(original)
+        return decode_change_event(original), original
     except InvalidEvent as error:
         return f"original is not a valid change event: {error.reason}"
-    return original

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer
-
 from stream.dead_letters.selection import Replay, StoredLetter, parse_letter
+from stream.producer import ChangeProducer
+from stream.settings import StreamSettings
 from stream.worker.offsets import OffsetRange
 from stream.worker.partition_reader import PartitionReader
 
@@ -29,18 +28,13 @@ async def read_dead_letters(
     return [parse_letter(record.partition, record.offset, record.value) for record in records]
 
 
-async def send_replays(bootstrap: str, changes_topic: str, replays: Sequence[Replay]) -> int:
-    """Send each original event back, keyed as before (so it lands in its document's
-    partition); returns once Kafka acknowledged them all."""
+async def send_replays(settings: StreamSettings, replays: Sequence[Replay]) -> int:
+    """Send each original event back through the project's producer (keyed by document,
+    so it lands in its document's partition); returns once Kafka acknowledged them all."""
     if not replays:
         return 0
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        deliveries = [
-            await producer.send(changes_topic, replay.value, key=replay.key) for replay in replays
-        ]
-        await asyncio.gather(*deliveries)
-    finally:
-        await producer.stop()
+    async with ChangeProducer(
+        settings.kafka_bootstrap, settings.changes_topic, settings.dead_letter_topic
+    ) as producer:
+        await producer.send_many(replay.event for replay in replays)
     return len(replays)

@@ -181,9 +181,7 @@ def create_worker_app(
             logger.warning("committed offsets unavailable: %s", error)
             return
         settled = "processor" in holder and not (app.rebalancing or app.in_recovery)
-        for tp in sorted(assigned):
-            if tp not in assigned_changes():
-                continue  # revoked while we waited for Kafka
+        for tp in sorted(assigned & assigned_changes()):  # not what went while Kafka answered
             highwater = app.consumer.highwater(tp)
             if highwater is None:
                 continue

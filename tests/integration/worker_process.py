@@ -107,14 +107,22 @@ class WorkerProcess:
                 values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
         return values
 
-    async def assigned_partitions(self) -> set[int]:
-        """The partitions this worker reports lag for, i.e. owns (empty until it answers)."""
+    async def lags(self) -> dict[int, float]:
+        """The lag this worker reports per partition it owns (empty until it answers)."""
         try:
             values = await self.metrics()
         except httpx.HTTPError:
-            return set()
+            return {}
         prefix = "mmrag_consumer_lag{partition="
-        return {int(name[len(prefix) : -1]) for name in values if name.startswith(prefix)}
+        return {
+            int(name[len(prefix) : -1]): value
+            for name, value in values.items()
+            if name.startswith(prefix)
+        }
+
+    async def assigned_partitions(self) -> set[int]:
+        """The partitions this worker reports lag for, i.e. owns."""
+        return set(await self.lags())
 
     def supervise(self) -> bool:
         """Restart the worker if it exited on purpose (a detected stall, or giving up on a
