@@ -31,6 +31,10 @@ ApiKeyOption = Annotated[
     typer.Option("--api-key", envvar="MMRAG_API_KEY", help="Sent as X-API-Key."),
 ]
 ModeOption = Annotated[str, typer.Option(help="hybrid, vector or lexical.")]
+ProfileOption = Annotated[
+    str,
+    typer.Option(help="default (the configured retrieval) or plain (the fixed baseline)."),
+]
 
 
 def serve(
@@ -57,6 +61,7 @@ def search(
     image: Annotated[Path | None, typer.Option(help="A query image file.")] = None,
     k: Annotated[int, typer.Option(min=1, max=100, help="How many hits.")] = 10,
     mode: ModeOption = "hybrid",
+    profile: ProfileOption = "default",
     api: ApiUrl = "http://127.0.0.1:8000",
     api_key: ApiKeyOption = None,
 ) -> None:
@@ -70,11 +75,12 @@ def search(
     with httpx.Client(base_url=api, headers=_headers(api_key), timeout=60) as client:
         if image is not None:
             media = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
-            fields = {"k": str(k), "mode": mode, **({"query": query} if query else {})}
+            fields = {"k": str(k), "mode": mode, "profile": profile}
+            fields |= {"query": query} if query else {}
             files = {"image": (image.name, image.read_bytes(), media)}
             response = _call(lambda: client.post("/search", data=fields, files=files))
         else:
-            body = {"query": query, "k": k, "mode": mode}
+            body = {"query": query, "k": k, "mode": mode, "profile": profile}
             response = _call(lambda: client.post("/search", json=body))
     _print_hits(response.json())
 

@@ -25,6 +25,7 @@ SEARCH_REQUEST_BODY: dict[str, Any] = {
                     },
                     "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
                     "mode": {"$ref": "#/components/schemas/Mode"},
+                    "profile": {"$ref": "#/components/schemas/Profile"},
                     "modalities": {
                         "type": "array",
                         "items": {"type": "string", "enum": ["text", "image"]},

@@ -9,24 +9,51 @@
 With both a text and an image, the image drives the CLIP retrievers and the text drives
 BM25 and TEXT_KNN. Each retriever's modalities are intersected with the requested ones; a
 retriever whose weight is 0, or whose modalities are not requested, does not run.
+
+The ``plain`` profile is the baseline: BM25 and TEXT_KNN only, never CLIP, every weight 1
+(the configured weights are ignored), text queries only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from query_api.errors import InvalidQuery
-from query_api.schemas import Mode, Retriever
+from query_api.schemas import Mode, Profile, Retriever
+from query_api.settings import ApiSettings
 
 TEXT, IMAGE = "text", "image"
 NEEDS_CLIP = "image search needs a CLIP model (MMRAG_CLIP_MODEL) and an index with CLIP vectors"
+PLAIN_TEXT_ONLY = "profile plain searches by text only: drop the image or use profile default"
+
+
+PLAIN_RRF_K = 60
+PLAIN_RANK_WINDOW = 20
+"""The ``plain`` profile's fusion: RRF with the usual constant over each retriever's top
+``max(k, 20)``, whatever the settings say."""
 
 
 @dataclass(frozen=True)
 class PlannedRetriever:
     retriever: Retriever
     modalities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FusionPlan:
+    """How the retrievers' rankings are fused: RRF's constant, the weights, and how many
+    candidates each retriever returns (``window``)."""
+
+    k_constant: int
+    window: int
+    weights: Mapping[Retriever, float] = field(default_factory=dict)
+
+
+def plan_fusion(*, profile: Profile, k: int, settings: ApiSettings) -> FusionPlan:
+    if profile is Profile.PLAIN:
+        return FusionPlan(PLAIN_RRF_K, max(k, PLAIN_RANK_WINDOW))
+    return FusionPlan(settings.rrf_k, max(k, settings.rank_window_size), settings.weights)
 
 
 def plan_retrievers(
@@ -37,9 +64,14 @@ def plan_retrievers(
     modalities: Sequence[str],
     clip_available: bool,
     weights: Mapping[Retriever, float],
+    profile: Profile = Profile.DEFAULT,
 ) -> list[PlannedRetriever]:
     if not has_text and not has_image:
         raise InvalidQuery("give a text query, an image, or both")
+    if profile is Profile.PLAIN:
+        if has_image:
+            raise InvalidQuery(PLAIN_TEXT_ONLY)
+        clip_available, weights = False, {}
     if has_image and not clip_available:
         raise InvalidQuery(NEEDS_CLIP)
     if has_image and mode is Mode.LEXICAL:

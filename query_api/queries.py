@@ -84,6 +84,20 @@ def bm25_body(text: str, filters: Sequence[Body], *, size: int) -> Body:
     }
 
 
+def plain_bm25_body(text: str, filters: Sequence[Body], *, size: int) -> Body:
+    """The baseline: BM25 ``match`` on the chunk's ``text`` alone (profile ``plain``)."""
+    return {
+        "size": size,
+        "_source": False,
+        "query": {
+            "bool": {
+                "must": [{"match": {TEXT_FIELD: {"query": text}}}],
+                "filter": list(filters),
+            }
+        },
+    }
+
+
 def knn_body(
     field: str,
     vector: Sequence[float],

@@ -29,9 +29,16 @@ from query_api.errors import InvalidQuery, ServiceUnavailable
 from query_api.fusion import fuse_rankings
 from query_api.hits import RetrievedChunk, chunk_from_source
 from query_api.index_space import IndexSpaceReader
-from query_api.planning import NEEDS_CLIP, PlannedRetriever, plan_retrievers
-from query_api.queries import SOURCE_FIELDS, bm25_body, clip_knn_body, filter_clauses, text_knn_body
-from query_api.schemas import Mode, Retriever, SearchFilters
+from query_api.planning import NEEDS_CLIP, PlannedRetriever, plan_fusion, plan_retrievers
+from query_api.queries import (
+    SOURCE_FIELDS,
+    bm25_body,
+    clip_knn_body,
+    filter_clauses,
+    plain_bm25_body,
+    text_knn_body,
+)
+from query_api.schemas import Mode, Profile, Retriever, SearchFilters
 from query_api.settings import ApiSettings
 
 if TYPE_CHECKING:
@@ -50,6 +57,7 @@ class SearchQuery:
     mode: Mode = Mode.HYBRID
     modalities: tuple[str, ...] = ("text", "image")
     filters: SearchFilters = field(default_factory=SearchFilters)
+    profile: Profile = Profile.DEFAULT
 
 
 @dataclass(frozen=True)
@@ -109,16 +117,16 @@ class ChunkRetriever:
         vectors = await self._embed(text, query.image, plan)
         timings["embed"] = _ms_since(started)
 
-        window = max(query.k, self._settings.rank_window_size)
+        fusion = plan_fusion(profile=query.profile, k=query.k, settings=self._settings)
         started = time.perf_counter()
         rankings = await asyncio.gather(
-            *(self._rank(p, text, vectors, query.filters, caller, window) for p in plan)
+            *(self._rank(p, text, vectors, query, caller, fusion.window) for p in plan)
         )
         timings["retrieve"] = _ms_since(started)
         fused = fuse_rankings(
             {p.retriever: ranking for p, ranking in zip(plan, rankings, strict=True)},
-            k_constant=self._settings.rrf_k,
-            weights=self._settings.weights,
+            k_constant=fusion.k_constant,
+            weights=fusion.weights,
         )[: query.k]
 
         started = time.perf_counter()
@@ -141,6 +149,7 @@ class ChunkRetriever:
             modalities=query.modalities,
             clip_available=clip_available,
             weights=self._settings.weights,
+            profile=query.profile,
         )
 
     async def _embed(
@@ -177,15 +186,16 @@ class ChunkRetriever:
         planned: PlannedRetriever,
         text: str | None,
         vectors: dict[Retriever, list[float]],
-        filters: SearchFilters,
+        query: SearchQuery,
         caller: Caller,
         window: int,
     ) -> list[str]:
-        clauses = filter_clauses(filters, caller.principals, planned.modalities)
+        clauses = filter_clauses(query.filters, caller.principals, planned.modalities)
         retriever = planned.retriever
         if retriever is Retriever.BM25:
             assert text is not None
-            body = bm25_body(text, clauses, size=window)
+            lexical = plain_bm25_body if query.profile is Profile.PLAIN else bm25_body
+            body = lexical(text, clauses, size=window)
         else:
             candidates = self._settings.num_candidates(retriever, window)
             builder = text_knn_body if retriever is Retriever.TEXT_KNN else clip_knn_body

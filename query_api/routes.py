@@ -90,14 +90,16 @@ async def search(request: Request, found: Services, who: CallerDep) -> SearchRes
             mode=search_request.mode,
             modalities=tuple(search_request.modalities),
             filters=search_request.filters,
+            profile=search_request.profile,
         ),
         who,
     )
     elapsed = time.perf_counter() - started
     logger.info(
-        "search caller=%s mode=%s image=%s retrievers=%s hits=%d took_ms=%.1f stages=%s",
+        "search caller=%s mode=%s profile=%s image=%s retrievers=%s hits=%d took_ms=%.1f stages=%s",
         who.name,
         search_request.mode.value,
+        search_request.profile.value,
         image is not None,
         ",".join(outcome.retrievers),
         len(outcome.chunks),
@@ -110,6 +112,7 @@ async def search(request: Request, found: Services, who: CallerDep) -> SearchRes
     return SearchResponse(
         hits=[to_hit(chunk, snippet_length=settings.snippet_length) for chunk in outcome.chunks],
         mode=search_request.mode,
+        profile=search_request.profile,
         took_ms=round(elapsed * 1000, 3),
     )
 

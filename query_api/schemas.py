@@ -28,6 +28,19 @@ class Mode(StrEnum):
     """BM25 only."""
 
 
+class Profile(StrEnum):
+    """How a mode is carried out. ``plain`` is the fixed baseline that evaluations compare
+    against; it ignores every retrieval setting."""
+
+    DEFAULT = "default"
+    """The configured retrieval: field boosts, fusion weights and RRF constant from the
+    settings, CLIP kNN where a model is loaded, grouping and reranking when asked for."""
+    PLAIN = "plain"
+    """lexical: BM25 ``match`` on the chunk ``text`` only; vector: text kNN only (no CLIP);
+    hybrid: RRF (k = 60, equal weights) of exactly those two. Text queries only; no boosts,
+    no extra fields, no grouping, no reranking, no per-request fusion overrides."""
+
+
 class Retriever(StrEnum):
     BM25 = "bm25"
     TEXT_KNN = "text_knn"
@@ -61,6 +74,7 @@ class SearchRequest(BaseModel):
     modalities: list[Modality] = Field(default_factory=_both_modalities)
     k: int = Field(default=10, ge=1, le=MAX_K)
     mode: Mode = Mode.HYBRID
+    profile: Profile = Profile.DEFAULT
     filters: SearchFilters = Field(default_factory=SearchFilters)
 
     @model_validator(mode="after")
@@ -96,6 +110,7 @@ class Hit(BaseModel):
 class SearchResponse(BaseModel):
     hits: list[Hit]
     mode: Mode
+    profile: Profile = Profile.DEFAULT
     took_ms: float
 
 

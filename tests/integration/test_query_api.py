@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -482,3 +483,53 @@ async def test_ask_answers_extractively_citing_only_retrieved_chunks(indexed: In
     assert indexed.ids["nightingale.md"] not in {c["doc_id"] for c in anonymous["citations"]}
     granted = (await client.post("/ask", json={"question": secret_question}, headers=TEAM_A)).json()
     assert indexed.ids["nightingale.md"] in {c["doc_id"] for c in granted["citations"]}
+
+
+@asynccontextmanager
+async def _client_with(indexed: Indexed, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A second API over the same index, with other retrieval settings."""
+    app = _app(indexed.store, indexed.app.state.services.encoders, **settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client
+
+
+async def test_plain_profile_is_the_fixed_baseline(indexed: Indexed) -> None:
+    client, query = indexed.client, "how far behind is the reader of the log"
+    # lexical: exactly Elasticsearch's BM25 match on the chunk text (public chunks only).
+    hits = await _search(client, query=query, mode="lexical", profile="plain", k=10)
+    direct = await indexed.es.search(
+        index=indexed.store.chunks_alias,
+        query={
+            "bool": {
+                "must": [{"match": {"text": query}}],
+                "must_not": [{"exists": {"field": "acl"}}],
+            }
+        },
+        size=10,
+        source=False,
+    )
+    assert [hit["chunk_id"] for hit in hits] == [hit["_id"] for hit in direct["hits"]["hits"]]
+    assert all(hit["retrievers"] == {"bm25": rank} for rank, hit in enumerate(hits, start=1))
+    # vector: text kNN only; hybrid: RRF k=60 of those two, equal weights, never CLIP.
+    vector = await _search(client, query=query, mode="vector", profile="plain", k=10)
+    assert all(set(hit["retrievers"]) == {"text_knn"} for hit in vector)
+    default = await _search(client, query="an orange circle", k=30)
+    assert any("clip_knn" in hit["retrievers"] for hit in default)
+    plain = await _search(client, query="an orange circle", profile="plain", k=30)
+    assert all(set(hit["retrievers"]) <= {"bm25", "text_knn"} for hit in plain)
+    for hit in plain:
+        expected = sum(1 / (60 + rank) for rank in hit["retrievers"].values())
+        assert hit["score"] == pytest.approx(expected)
+    response = await client.post("/search", json={"query": query, "profile": "plain"})
+    assert response.json()["profile"] == "plain"
+    # The settings change the default profile, never the plain one.
+    tuned = {"weights": {"bm25": 0.0, "clip_knn": 0.0}, "rrf_k": 1, "rank_window_size": 5}
+    async with _client_with(indexed, **tuned) as other:
+        assert await _search(other, query=query, profile="plain", k=30) == await _search(
+            client, query=query, profile="plain", k=30
+        )
+        tuned_hits = await _search(other, query=query, k=10)
+        assert all(set(hit["retrievers"]) == {"text_knn"} for hit in tuned_hits)
+        assert tuned_hits[0]["score"] == pytest.approx(1 / 2)

@@ -115,6 +115,7 @@ def _detail(response: httpx.Response) -> str:
         ({"query": "x", "k": 0}, 422, "k: Input should be greater than or equal to 1"),
         ({"query": "x", "k": 101}, 422, "k: Input should be less than or equal to 100"),
         ({"query": "x", "mode": "fuzzy"}, 422, "mode: Input should be"),
+        ({"query": "x", "profile": "tuned"}, 422, "profile: Input should be 'default' or 'plain'"),
         ({"query": "x", "filters": {"colour": ["red"]}}, 422, "filters.colour: unknown field"),
         ({"query": "x", "page": 2}, 422, "page: unknown field"),
         ({"query": "x", "modalities": []}, 422, "modalities must name text, image or both"),
@@ -224,6 +225,23 @@ async def test_lexical_image_search_is_422_before_elasticsearch() -> None:
         response = await client.post(
             "/search", data={"query": "x"}, files={"image": ("q.png", _png(), "image/png")}
         )
+        assert response.status_code == 503
+
+
+async def test_plain_profile_refuses_images_before_elasticsearch() -> None:
+    async with _client(_app_settings(), clip=True) as client:
+        response = await client.post(
+            "/search",
+            data={"query": "x", "profile": "plain"},
+            files={"image": ("q.png", _png(), "image/png")},
+        )
+        assert response.status_code == 422
+        assert "profile plain searches by text only" in _detail(response)
+        image = base64.b64encode(_png()).decode()
+        response = await client.post("/search", json={"image_base64": image, "profile": "plain"})
+        assert response.status_code == 422
+        assert "profile plain searches by text only" in _detail(response)
+        response = await client.post("/search", json={"query": "x", "profile": "plain"})
         assert response.status_code == 503
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from query_api.errors import InvalidQuery
-from query_api.planning import PlannedRetriever, plan_retrievers
-from query_api.schemas import Mode, Retriever
+from query_api.planning import FusionPlan, PlannedRetriever, plan_fusion, plan_retrievers
+from query_api.schemas import Mode, Profile, Retriever
+from query_api.settings import ApiSettings
 
 ALL = dict.fromkeys(Retriever, 1.0)
 BOTH = ("text", "image")
@@ -20,6 +21,7 @@ def plan(
     modalities: tuple[str, ...] = BOTH,
     clip: bool = True,
     weights: dict[Retriever, float] = ALL,
+    profile: Profile = Profile.DEFAULT,
 ) -> list[PlannedRetriever]:
     return plan_retrievers(
         has_text=text,
@@ -28,6 +30,7 @@ def plan(
         modalities=modalities,
         clip_available=clip,
         weights=weights,
+        profile=profile,
     )
 
 
@@ -100,3 +103,41 @@ def test_nothing_to_search_is_refused() -> None:
         plan(text=False)
     with pytest.raises(InvalidQuery, match="nothing to search"):
         plan(mode=Mode.LEXICAL, weights={**ALL, Retriever.BM25: 0})
+
+
+def test_plain_profile_runs_bm25_and_text_knn_only_never_clip() -> None:
+    assert plan(profile=Profile.PLAIN) == [
+        PlannedRetriever(Retriever.BM25, BOTH),
+        PlannedRetriever(Retriever.TEXT_KNN, BOTH),
+    ]
+    assert plan(profile=Profile.PLAIN, mode=Mode.VECTOR) == [
+        PlannedRetriever(Retriever.TEXT_KNN, BOTH)
+    ]
+    assert plan(profile=Profile.PLAIN, mode=Mode.LEXICAL) == [
+        PlannedRetriever(Retriever.BM25, BOTH)
+    ]
+
+
+def test_plain_profile_ignores_configured_weights() -> None:
+    off = {**ALL, Retriever.BM25: 0.0, Retriever.TEXT_KNN: 0.0}
+    assert [p.retriever for p in plan(profile=Profile.PLAIN, weights=off)] == [
+        Retriever.BM25,
+        Retriever.TEXT_KNN,
+    ]
+
+
+def test_plain_profile_refuses_images() -> None:
+    for text in (True, False):
+        with pytest.raises(InvalidQuery, match="profile plain searches by text only"):
+            plan(text=text, image=True, profile=Profile.PLAIN)
+
+
+def test_plain_fusion_is_rrf_60_with_equal_weights_whatever_the_settings() -> None:
+    tuned = ApiSettings(
+        rrf_k=5, rank_window_size=200, weights={Retriever.BM25: 3.0, Retriever.TEXT_KNN: 0.5}
+    )
+    assert plan_fusion(profile=Profile.PLAIN, k=10, settings=tuned) == FusionPlan(60, 20)
+    assert plan_fusion(profile=Profile.PLAIN, k=100, settings=tuned) == FusionPlan(60, 100)
+    default = plan_fusion(profile=Profile.DEFAULT, k=10, settings=tuned)
+    assert (default.k_constant, default.window) == (5, 200)
+    assert default.weights == tuned.weights

@@ -9,6 +9,7 @@ from query_api.queries import (
     bm25_body,
     clip_knn_body,
     filter_clauses,
+    plain_bm25_body,
     text_knn_body,
 )
 from query_api.schemas import SearchFilters
@@ -86,6 +87,20 @@ def test_bm25_matches_text_with_title_and_context_boosted_lower() -> None:
                     {"match": {"context": {"query": "kafka lag", "boost": 0.3}}},
                 ],
                 "minimum_should_match": 1,
+                "filter": clauses,
+            }
+        },
+    }
+
+
+def test_plain_bm25_matches_the_chunk_text_only() -> None:
+    clauses = filter_clauses(SearchFilters(), ["team-a"], ["text", "image"])
+    assert plain_bm25_body("kafka lag", clauses, size=30) == {
+        "size": 30,
+        "_source": False,
+        "query": {
+            "bool": {
+                "must": [{"match": {"text": {"query": "kafka lag"}}}],
                 "filter": clauses,
             }
         },
