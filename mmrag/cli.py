@@ -7,6 +7,7 @@ import typer
 
 from mmrag.bench_command import bench
 from mmrag.dlq_commands import dlq_app
+from mmrag.eval_command import evaluate
 from mmrag.query_commands import ask, search, serve
 from mmrag.stack_commands import stack_app
 from mmrag.stream_commands import topics_app, watch
@@ -28,6 +29,7 @@ app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown
 app.command("serve")(serve)
 app.command("search")(search)
 app.command("ask")(ask)
+app.command("eval")(evaluate)
 
 
 @app.command("cms-ingress")
