@@ -5,8 +5,8 @@ Where the bytes come from, by what the chunk records:
 
     image_reference set     an <img>/Markdown image or a CMS asset: resolved against the
                             document's uri and read through ``ContentReader.read_image``
-    a PDF document          the PDF is read and its images re-extracted; the one with the
-                            chunk's ``image_index`` (and ``page``) is taken
+    a PDF document          the PDF is read and only the image with the chunk's
+                            ``image_index`` (and ``page``) is extracted
     an image document       the file itself
 
 ``ContentReader`` enforces ``MMRAG_ALLOWED_ROOTS`` and the allowed asset hosts, so the
@@ -28,7 +28,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 
 from indexer.errors import IndexerError, TransientError
 from indexer.extract import ExtractionLimits, resolve_content_type
-from indexer.extract.pdf import extract_pdf
+from indexer.extract.pdf import extract_pdf_image
 from indexer.sources import ContentReader
 from query_api.access import Caller, may_read
 from query_api.errors import NotFound, ServiceUnavailable
@@ -124,9 +124,10 @@ class ThumbnailService:
 
 
 def _pdf_image(data: bytes, page: Any, index: Any, limits: ExtractionLimits) -> bytes:
-    """The PDF's image number ``index`` (as extraction numbered them), on ``page``."""
-    document = extract_pdf(data, limits=limits)
-    for image in document.image_parts:
-        if image.index == index and (page is None or image.page == page):
-            return image.data
-    raise NotFound(f"the PDF has no image {index} on page {page} any more")
+    """The PDF's image number ``index`` (as extraction numbered it), on ``page``: only
+    that image is decoded, after its declared size passed the pixel limit."""
+    if not isinstance(index, int):
+        raise NotFound("the chunk records no image number")
+    return extract_pdf_image(
+        data, index=index, page=page if isinstance(page, int) else None, limits=limits
+    )

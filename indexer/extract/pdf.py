@@ -79,15 +79,51 @@ def _page_text(page: Any) -> str:
     return PART_SEPARATOR.join(paragraph for paragraph in paragraphs if paragraph)
 
 
-def _placements(page: Any, limits: ExtractionLimits) -> list[_Placement]:
-    """The page's images large enough to matter, once per xref, top to bottom, left to right."""
+def _declared_size(document: Any, xref: int) -> tuple[int, int]:
+    """Width and height as the image's PDF dictionary declares them (nothing decoded)."""
+    sizes = []
+    for key in ("Width", "Height"):
+        kind, value = document.xref_get_key(xref, key)
+        if kind != "int":
+            raise ValueError(f"image {xref} declares no {key}")
+        sizes.append(int(value))
+    return sizes[0], sizes[1]
+
+
+def _check_pixels(document: Any, xref: int, width: int, height: int, limit: int) -> None:
+    """Refuse an image (or its soft mask) whose declared canvas is over ``limit`` pixels,
+    before anything is decoded: a few KB of Flate data can declare gigabytes of pixels."""
+    if width * height > limit:
+        raise ValueError(f"declares {width}x{height} pixels, over the limit {limit}")
+    kind, value = document.xref_get_key(xref, "SMask")
+    if kind == "xref":
+        mask_width, mask_height = _declared_size(document, int(value.split()[0]))
+        if mask_width * mask_height > limit:
+            raise ValueError(
+                f"its soft mask declares {mask_width}x{mask_height} pixels, over the limit {limit}"
+            )
+
+
+def _placements(page: Any, limits: ExtractionLimits) -> tuple[list[_Placement], list[str]]:
+    """The page's images large enough to matter, once per xref, top to bottom, left to
+    right; and why others were refused (over the pixel limit), without decoding any."""
+    document = page.parent
     seen: set[int] = set()
     placements: list[_Placement] = []
+    refused: list[str] = []
     for info in page.get_images(full=True):
-        xref, width, height = int(info[0]), int(info[2]), int(info[3])
-        if xref in seen or min(width, height) < limits.min_image_side:
+        xref = int(info[0])
+        if xref in seen:
             continue
         seen.add(xref)
+        try:
+            width, height = _declared_size(document, xref)
+            if min(width, height) < limits.min_image_side:
+                continue
+            _check_pixels(document, xref, width, height, limits.max_image_pixels)
+        except ValueError as error:
+            refused.append(str(error))
+            continue
         rects = page.get_image_rects(xref)
         bbox = None
         if rects:
@@ -96,7 +132,7 @@ def _placements(page: Any, limits: ExtractionLimits) -> list[_Placement]:
         placements.append(_Placement(xref=xref, bbox=bbox))
     far = float("inf")
     placements.sort(key=lambda p: (p.bbox.y0, p.bbox.x0) if p.bbox else (far, far))
-    return placements
+    return placements, refused
 
 
 def _image_bytes(document: Any, xref: int, limits: ExtractionLimits) -> tuple[bytes, str, str]:
@@ -122,37 +158,45 @@ def _image_bytes(document: Any, xref: int, limits: ExtractionLimits) -> tuple[by
 
 
 def extract_pdf(data: bytes, *, limits: ExtractionLimits = DEFAULT_LIMITS) -> ExtractedDocument:
-    """Text per page (1-based ``page``) and the page images with their bounding boxes."""
+    """Text per page (1-based ``page``) and the page images with their bounding boxes.
+
+    Images are numbered (``ImagePart.index``) in the order :func:`_placements` lists them,
+    before any is decoded, so :func:`extract_pdf_image` can find one again by its number
+    without decoding the others; an image that fails to decode leaves a gap.
+    """
     document = _open(data, limits)
     warnings: list[str] = []
     parts: list[TextPart] = []
     images: list[ImagePart] = []
     offset = 0
+    numbered = 0
     truncated = False
     try:
         for page_index in range(document.page_count):
             number = page_index + 1
             try:
                 page = document.load_page(page_index)
-                text = _page_text(page)
             except Exception as error:  # one broken page should not lose the others
                 warnings.append(f"page {number} could not be read: {error}")
                 continue
+            try:
+                text = _page_text(page)
+            except Exception as error:
+                warnings.append(f"the text of page {number} could not be read: {error}")
+                text = ""
             if text:
                 if parts:
                     offset += len(PART_SEPARATOR)
                 parts.append(TextPart(text=text, char_start=offset, page=number))
                 offset += len(text)
             context = trim_context(text)
-            try:
-                placements = _placements(page, limits)
-            except Exception as error:
-                warnings.append(f"images of page {number} could not be listed: {error}")
-                continue
+            placements, refused = _listed_placements(page, limits, number, warnings)
+            warnings.extend(f"an image on page {number} was skipped: {why}" for why in refused)
             for ordinal, placement in enumerate(placements, start=1):
-                if len(images) >= limits.max_images_per_document:
+                if numbered >= limits.max_images_per_document:
                     truncated = True
                     break
+                index, numbered = numbered, numbered + 1
                 try:
                     payload, content_type, extension = _image_bytes(
                         document, placement.xref, limits
@@ -168,7 +212,7 @@ def extract_pdf(data: bytes, *, limits: ExtractionLimits = DEFAULT_LIMITS) -> Ex
                         bbox=placement.bbox,
                         context=context,
                         name=f"page{number}-image{ordinal}.{extension}",
-                        index=len(images),
+                        index=index,
                     )
                 )
         metadata_title = (document.metadata or {}).get("title")
@@ -188,3 +232,49 @@ def extract_pdf(data: bytes, *, limits: ExtractionLimits = DEFAULT_LIMITS) -> Ex
         page_count=page_count,
         warnings=tuple(warnings),
     )
+
+
+def extract_pdf_image(
+    data: bytes, *, index: int, page: int | None, limits: ExtractionLimits = DEFAULT_LIMITS
+) -> bytes:
+    """The bytes of image number ``index`` as :func:`extract_pdf` numbered it (on ``page``
+    when given), decoding that image only; ``ExtractionError`` when it is not there."""
+    document = _open(data, limits)
+    try:
+        numbered = 0
+        for page_index in range(document.page_count):
+            current = _page_or_none(document, page_index)
+            if current is None:  # as in extract_pdf: an unreadable page has no images
+                continue
+            placements, _ = _listed_placements(current, limits, page_index + 1, [])
+            for placement in placements:
+                if numbered >= limits.max_images_per_document:
+                    break
+                if numbered == index:
+                    if page is not None and page != page_index + 1:
+                        break
+                    try:
+                        return _image_bytes(document, placement.xref, limits)[0]
+                    except Exception as error:
+                        raise ExtractionError(f"image {index} cannot be read: {error}") from error
+                numbered += 1
+    finally:
+        document.close()
+    raise ExtractionError(f"the PDF has no image {index} on page {page}")
+
+
+def _page_or_none(document: Any, page_index: int) -> Any:
+    try:
+        return document.load_page(page_index)
+    except Exception:  # pymupdf raises several types for a broken page
+        return None
+
+
+def _listed_placements(
+    page: Any, limits: ExtractionLimits, number: int, warnings: list[str]
+) -> tuple[list[_Placement], list[str]]:
+    try:
+        return _placements(page, limits)
+    except Exception as error:
+        warnings.append(f"images of page {number} could not be listed: {error}")
+        return [], []
