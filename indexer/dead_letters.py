@@ -2,6 +2,9 @@
 
 The record keeps the original bytes (base64) so nothing is lost, says why and where it
 failed, and when. Producers (watcher, CMS ingress) and the worker all write this shape.
+A letter that would not fit the topic's record limit is cut down by :func:`fit_dead_letter`
+(the reason is shortened, then the original left out with a note saying where it still is)
+rather than refused by Kafka and lost.
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.events import utc_now
 
-Stage = Literal["decode", "watch", "ingress", "extract", "encode", "store", "internal"]
-"""Where it failed; ``internal`` is a bug of ours (the batch is dead-lettered, not lost)."""
+Stage = Literal["decode", "watch", "ingress", "fetch", "extract", "encode", "store", "internal"]
+"""Where it failed: ``fetch`` (a remote source kept failing), ``extract``, ``encode``,
+``store`` (one document), ``internal`` (a bug of ours, for the documents it hit)."""
+
+REASON_LIMIT = 8 * 1024
+"""Characters of a reason kept when a letter has to be cut down to fit."""
 
 
 class DeadLetter(BaseModel):
@@ -43,3 +50,29 @@ class DeadLetter(BaseModel):
 
     def to_json_bytes(self) -> bytes:
         return self.model_dump_json(by_alias=True, exclude_none=True).encode()
+
+
+def fit_dead_letter(letter: DeadLetter, max_bytes: int) -> DeadLetter:
+    """``letter`` as it can be written in at most ``max_bytes`` of JSON: unchanged when it
+    fits; else with its reason cut to :data:`REASON_LIMIT` characters, then without its
+    original (the reason then says how large it was and where it still lies)."""
+    if len(letter.to_json_bytes()) <= max_bytes:
+        return letter
+    reason = letter.reason
+    if len(reason) > REASON_LIMIT:
+        reason = f"{reason[:REASON_LIMIT]}… [reason cut from {len(reason)} characters]"
+        letter = letter.model_copy(update={"reason": reason})
+        if len(letter.to_json_bytes()) <= max_bytes:
+            return letter
+    original = letter.original_bytes()
+    size = len(original) if original is not None else 0
+    where = (
+        f"{letter.original_topic}:{letter.original_partition}:{letter.original_offset}"
+        if letter.original_topic is not None
+        else "nowhere else"
+    )
+    note = (
+        f" [original event of {size} bytes left out: the letter would exceed the "
+        f"{max_bytes}-byte record limit; the event is still at {where}]"
+    )
+    return letter.model_copy(update={"reason": reason + note, "original_base64": None})

@@ -4,7 +4,11 @@
            ─ diff against the manifest ─ embed new chunks only ─ bulk write ─ manifests
 
 Stale and replayed events change nothing; unchanged chunks are never re-embedded; a bad
-document fails alone (its outcome says why) while the others are written.
+document fails alone (its outcome says why and at which stage: ``fetch``, ``extract``,
+``encode``, ``store``) while the others are written. A document whose content is unchanged
+but whose chunks went missing from the index (lost, restored from an old snapshot) gets
+them written again: only the missing ones are embedded. An unavailable store raises
+:class:`StoreUnavailable` for the whole batch (nothing is the documents' fault).
 """
 
 from __future__ import annotations
@@ -16,21 +20,23 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from indexer.chunks import ChunkingOptions, build_chunks
+from indexer.chunks import Chunk, ChunkingOptions, build_chunks
+from indexer.dead_letters import Stage
 from indexer.documents import ExtractedDocument, ImagePart
 from indexer.encoders.base import Encoders
-from indexer.errors import PermanentError
+from indexer.errors import PermanentError, SourceUnavailable, TransientError
 from indexer.events import ChangeEvent
 from indexer.extract import ExtractionLimits, extract_document
 from indexer.folding import EventStep, fold_events
 from indexer.manifest import DocumentFields, Manifest
 from indexer.outcomes import BatchResult, DocumentTarget, EventOutcome
 from indexer.settings import IndexerSettings
+from indexer.source_retry import SourceRetry
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from indexer.store.mappings import VectorSpace
 from indexer.store.records import DocumentWrite
-from indexer.vectors import embed_chunks
+from indexer.vectors import ChunkVectors, embed_chunks
 from indexer.write_plan import ModelNames, plan_writes, planned_diff
 
 logger = logging.getLogger(__name__)
@@ -43,8 +49,11 @@ class IndexingPipeline:
         store: ElasticsearchStore,
         encoders: Encoders,
         reader: ContentReader,
+        *,
+        source_retry: SourceRetry | None = None,
     ) -> None:
         self._settings = settings
+        self._source_retry = source_retry or SourceRetry()
         self._store = store
         self._encoders = encoders
         self._reader = reader
@@ -98,11 +107,8 @@ class IndexingPipeline:
 
         for target in targets:
             if target.doc_id in failures:
-                for outcome in target.outcomes:
-                    if outcome.status not in ("stale", "failed"):
-                        outcome.status, outcome.reason = "failed", failures[target.doc_id]
-            elif target.changed:
-                assert target.manifest is not None
+                target.fail("store", failures[target.doc_id])
+            elif target.manifest is not None and target.changed:
                 result.manifests[target.doc_id] = target.manifest
             result.outcomes.extend(target.outcomes)
         return result
@@ -130,8 +136,9 @@ class IndexingPipeline:
                 target.chunks.clear()
                 target.outcomes.append(EventOutcome(event, "deleted"))
             elif step.action == "move":
-                assert current is not None
-                assert current.fields is not None
+                if current is None or current.fields is None:
+                    target.outcomes.append(_move_of_nothing(event, target.outcomes))
+                    continue
                 fields = current.fields.model_copy(update={"uri": event.new_uri or event.uri})
                 target.manifest = current.model_copy(
                     update={
@@ -147,16 +154,39 @@ class IndexingPipeline:
 
     async def _content(self, target: DocumentTarget, step: EventStep) -> None:
         event, current = step.event, target.manifest
+        uri = step.read_uri or event.uri
         try:
-            data = await self._read(event, step.read_uri or event.uri)
-            content_sha256 = _sha256(data)
-            if (
-                current is not None
-                and not current.deleted
-                and current.content_sha256 is not None
-                and current.content_sha256 == content_sha256
-                and current.pipeline_version == self._chunking.version
-            ):
+            data = await self._source_retry.read(lambda: self._read(event, uri), uri)
+        except SourceUnavailable as error:
+            _fail(target, event, "fetch", error.reason)
+            return
+        except PermanentError as error:
+            _fail(target, event, "extract", error.reason)
+            return
+        except Exception as error:  # an unexpected OS error, say: this document only
+            logger.exception("read_crashed doc_id=%s uri=%s", event.doc_id, uri)
+            _fail(target, event, "fetch", f"reading crashed: {type(error).__name__}: {error}")
+            return
+        content_sha256 = _sha256(data)
+        restoring = False
+        if (
+            current is not None
+            and not current.deleted
+            and current.content_sha256 is not None
+            and current.content_sha256 == content_sha256
+            and current.pipeline_version == self._chunking.version
+        ):
+            stored = await self._store.existing_chunk_ids(current.chunk_ids)
+            target.missing = frozenset(current.chunk_ids) - stored
+            restoring = bool(target.missing)
+            if restoring:
+                logger.warning(
+                    "chunks_missing doc_id=%s missing=%d of=%d: writing them again",
+                    target.doc_id,
+                    len(target.missing),
+                    len(current.chunks),
+                )
+            else:
                 fields = DocumentFields.from_event(
                     event, current.fields.title if current.fields else None
                 )
@@ -170,6 +200,7 @@ class IndexingPipeline:
                 )
                 target.outcomes.append(EventOutcome(event, "unchanged"))
                 return
+        try:
             document = await asyncio.to_thread(
                 extract_document,
                 data,
@@ -179,11 +210,14 @@ class IndexingPipeline:
             )
             document = await self._with_assets(document, event, step.read_uri or event.uri)
             chunks = await asyncio.to_thread(build_chunks, target.doc_id, document, self._chunking)
+        except TransientError:
+            raise
         except PermanentError as error:
-            target.outcomes.append(EventOutcome(event, "failed", error.reason))
-            logger.warning(
-                "document_failed doc_id=%s uri=%s reason=%s", event.doc_id, event.uri, error.reason
-            )
+            _fail(target, event, "extract", error.reason)
+            return
+        except Exception as error:  # a parser blowing up (RecursionError …): this one only
+            logger.exception("extraction_crashed doc_id=%s uri=%s", event.doc_id, uri)
+            _fail(target, event, "extract", f"extraction crashed: {type(error).__name__}: {error}")
             return
         fields = DocumentFields.from_event(event, document.title)
         fields = fields.model_copy(update={"uri": step.read_uri or fields.uri})
@@ -197,7 +231,7 @@ class IndexingPipeline:
             chunks=tuple(chunk.position for chunk in chunks),
             emitted_at=event.emitted_at,
         )
-        target.outcomes.append(EventOutcome(event, "indexed"))
+        target.outcomes.append(EventOutcome(event, "restored" if restoring else "indexed"))
 
     async def _read(self, event: ChangeEvent, uri: str) -> bytes:
         if event.text is not None:
@@ -242,26 +276,35 @@ class IndexingPipeline:
     async def _writes(
         self, targets: list[DocumentTarget], result: BatchResult
     ) -> list[DocumentWrite]:
-        plans = [(target, planned_diff(target)) for target in targets if target.changed]
-        candidates = [position.chunk_id for _, diff in plans for position in diff.new]
+        changed = [
+            (target, target.manifest, planned_diff(target, target.manifest))
+            for target in targets
+            if target.manifest is not None and target.changed
+        ]
+        candidates = [position.chunk_id for _, _, diff in changed for position in diff.new]
         already_stored = await self._store.existing_chunk_ids(candidates)
 
-        to_embed = [
-            target.chunks[position.chunk_id]
-            for target, diff in plans
-            for position in diff.new
-            if position.chunk_id not in already_stored
-        ]
+        to_embed = {
+            target.doc_id: [
+                target.chunks[position.chunk_id]
+                for position in diff.new
+                if position.chunk_id not in already_stored
+            ]
+            for target, _, diff in changed
+        }
         started = time.perf_counter()
-        vectors = await asyncio.to_thread(embed_chunks, to_embed, self._encoders, self._settings)
+        vectors = await self._embed([target for target, _, _ in changed], to_embed)
         result.embed_seconds = time.perf_counter() - started
         result.chunks_embedded += len(vectors)
         result.images_embedded += sum(
-            1 for c in to_embed if c.image is not None and c.chunk_id in vectors
+            1
+            for chunks in to_embed.values()
+            for c in chunks
+            if c.image is not None and c.chunk_id in vectors
         )
         clip = self._encoders.clip
         plan = plan_writes(
-            plans,
+            [plan for plan in changed if plan[0].changed],  # not those that failed to embed
             vectors,
             already_stored,
             ModelNames(self._encoders.text.name, clip.name if clip else None),
@@ -269,6 +312,60 @@ class IndexingPipeline:
         result.chunks_deleted += plan.counts.deleted
         result.chunks_reused += plan.counts.reused
         return plan.writes
+
+    async def _embed(
+        self, targets: list[DocumentTarget], to_embed: dict[str, list[Chunk]]
+    ) -> dict[str, ChunkVectors]:
+        """Vectors for the batch's new chunks in one go; if that raises, document by
+        document, and a document whose chunks cannot be embedded fails alone (``encode``)."""
+        everything = [chunk for chunks in to_embed.values() for chunk in chunks]
+        try:
+            return await asyncio.to_thread(embed_chunks, everything, self._encoders, self._settings)
+        except TransientError:
+            raise
+        except Exception:
+            logger.exception("embedding_crashed chunks=%d: retrying per document", len(everything))
+        vectors: dict[str, ChunkVectors] = {}
+        for target in targets:
+            chunks = to_embed.get(target.doc_id, [])
+            if not chunks:
+                continue
+            try:
+                vectors.update(
+                    await asyncio.to_thread(embed_chunks, chunks, self._encoders, self._settings)
+                )
+            except TransientError:
+                raise
+            except Exception as error:
+                reason = f"embedding failed: {type(error).__name__}: {error}"
+                logger.error("document_failed stage=encode doc_id=%s %s", target.doc_id, reason)
+                target.fail("encode", reason)
+        return vectors
+
+
+def _fail(target: DocumentTarget, event: ChangeEvent, stage: Stage, reason: str) -> None:
+    target.outcomes.append(EventOutcome(event, "failed", reason, stage))
+    logger.warning(
+        "document_failed stage=%s doc_id=%s uri=%s reason=%s",
+        stage,
+        event.doc_id,
+        event.uri,
+        reason,
+    )
+
+
+def _move_of_nothing(event: ChangeEvent, earlier: list[EventOutcome]) -> EventOutcome:
+    """A move whose document has nothing indexed: its content failed earlier in the batch
+    (the move fails with it, so both are dead-lettered and replayed together)."""
+    failed = next((o for o in reversed(earlier) if o.status == "failed"), None)
+    if failed is None:
+        return EventOutcome(event, "failed", "moves a document that is not indexed", "extract")
+    return EventOutcome(
+        event,
+        "failed",
+        f"moves a document that failed earlier in the batch: {failed.reason}",
+        failed.stage,
+    )
 
 
 def _sha256(data: bytes) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from indexer.diff import ChunkDiff, diff_positions
+from indexer.manifest import Manifest
 from indexer.outcomes import DocumentTarget
 from indexer.store.records import (
     ChunkOperation,
@@ -44,14 +45,18 @@ class WritePlan:
     counts: WriteCounts = field(default_factory=WriteCounts)
 
 
-def planned_diff(target: DocumentTarget) -> ChunkDiff:
-    assert target.manifest is not None
-    wanted = () if target.manifest.deleted else target.manifest.chunks
+class IncompleteManifest(ValueError):
+    """A manifest to write chunks for has no document fields (a bug of ours)."""
+
+
+def planned_diff(target: DocumentTarget, manifest: Manifest) -> ChunkDiff:
+    """What it takes to go from what is stored to ``manifest`` (the target's)."""
+    wanted = () if manifest.deleted else manifest.chunks
     return diff_positions(target.stored_positions, wanted)
 
 
 def plan_writes(
-    plans: list[tuple[DocumentTarget, ChunkDiff]],
+    plans: list[tuple[DocumentTarget, Manifest, ChunkDiff]],
     vectors: Mapping[str, ChunkVectors],
     already_stored: set[str],
     models: ModelNames,
@@ -59,9 +64,7 @@ def plan_writes(
     """One ``DocumentWrite`` per changed document. Trims each target's manifest of chunks
     that are neither stored nor embedded."""
     plan = WritePlan()
-    for target, diff in plans:
-        manifest = target.manifest
-        assert manifest is not None
+    for target, manifest, diff in plans:
         unembeddable = {
             p.chunk_id
             for p in diff.new
@@ -74,11 +77,13 @@ def plan_writes(
                 }
             )
             target.manifest = manifest
-            diff = planned_diff(target)
+            diff = planned_diff(target, manifest)
         operations = [ChunkOperation("delete", chunk_id) for chunk_id in diff.removed]
         plan.counts.deleted += len(diff.removed)
         if not manifest.deleted:
-            operations.extend(chunk_operations(target, diff, vectors, already_stored, models))
+            operations.extend(
+                chunk_operations(target, manifest, diff, vectors, already_stored, models)
+            )
             plan.counts.reused += len(diff.kept) + sum(
                 1 for p in diff.new if p.chunk_id in already_stored
             )
@@ -88,15 +93,15 @@ def plan_writes(
 
 def chunk_operations(
     target: DocumentTarget,
+    manifest: Manifest,
     diff: ChunkDiff,
     vectors: Mapping[str, ChunkVectors],
     already_stored: set[str],
     models: ModelNames,
 ) -> list[ChunkOperation]:
-    manifest = target.manifest
-    assert manifest is not None
-    assert manifest.fields is not None
     fields = manifest.fields
+    if fields is None:
+        raise IncompleteManifest(f"manifest of {target.doc_id} has no document fields")
     start_fields = target.start.fields if target.start and not target.start.deleted else None
     operations = []
     for position in diff.new:

@@ -91,8 +91,8 @@ def replay(
         bool, typer.Option("--dry-run", help="Say what would be replayed; send nothing.")
     ] = False,
 ) -> None:
-    """Send the original events of replayable letters (stages extract, encode, store,
-    internal) back to the changes topic. Safe to repeat: an event older than what the
+    """Send the original events of replayable letters (stages fetch, extract, encode,
+    store, internal) back to the changes topic. Safe to repeat: an event older than what the
     index holds changes nothing."""
     from stream.dead_letters.topic import send_replays
     from stream.producer import ProducerUnavailable

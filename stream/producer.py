@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 
 from indexer.dead_letters import DeadLetter
 from indexer.events import ChangeEvent
+from stream.dead_letters.record import dead_letter_record
 
 logger = logging.getLogger(__name__)
 
@@ -101,14 +102,15 @@ class ChangeProducer:
             raise ProducerUnavailable(f"Kafka did not acknowledge the write: {error}") from error
 
     async def send_dead_letter(self, letter: DeadLetter) -> None:
-        """Write a dead letter and wait for the acknowledgement."""
-        key = (letter.doc_id or letter.uri or "").encode() or None
+        """Write a dead letter (cut down to the record limit if need be) and wait for the
+        acknowledgement."""
+        record = dead_letter_record(letter, MAX_RECORD_BYTES)
         try:
             await self._producer.send_and_wait(
                 self.dead_letter_topic,
-                key=key,
-                value=letter.to_json_bytes(),
-                headers=[("stage", letter.stage.encode())],
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
             )
         except KafkaError as error:
             raise ProducerUnavailable(f"Kafka did not acknowledge the write: {error}") from error

@@ -1,4 +1,10 @@
-"""``ElasticsearchStore``: executes what the pure builders describe, with bulk retries."""
+"""``ElasticsearchStore``: executes what the pure builders describe, with bulk retries.
+
+What Elasticsearch says is sorted by what the caller must do: connection errors, 429s and
+5xx answers (whole requests, bulk items, ``mget`` items that carry an ``error``) and closed
+indexes mean *the store is unavailable right now* (:class:`StoreUnavailable`: retry, then
+stop without committing); anything else about one document's write fails that document.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,51 @@ from indexer.store.records import DocumentWrite, manifest_from_source, manifest_
 logger = logging.getLogger(__name__)
 
 _TRANSIENT = (TransportConnectionError, ConnectionTimeout)
+_UNAVAILABLE_TYPES = frozenset(
+    {"index_closed_exception", "cluster_block_exception", "index_not_found_exception"}
+)
+"""Error types that say the index cannot serve now (closed, blocked, gone: a restarted
+worker creates it again), whatever the status."""
+
+
+def is_unavailable(status: int, error_type: str | None = None) -> bool:
+    """Whether an answer with this status (and error type) means *try again later*."""
+    return status == 429 or status >= 500 or error_type in _UNAVAILABLE_TYPES
+
+
+def store_unavailable(error: Exception, doing: str) -> StoreUnavailable | None:
+    """The :class:`StoreUnavailable` that ``error`` amounts to, or ``None`` when it is not
+    a transient failure (a 400 for a bad request, say)."""
+    if isinstance(error, _TRANSIENT):
+        return StoreUnavailable(f"Elasticsearch unavailable while {doing}: {error}")
+    if isinstance(error, ApiError) and is_unavailable(error.meta.status, _error_type(error)):
+        return StoreUnavailable(
+            f"Elasticsearch answered {error.meta.status} while {doing}: {error.message}"
+        )
+    return None
+
+
+def _error_type(error: ApiError) -> str | None:
+    body = error.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        found = body["error"].get("type")
+        return str(found) if found is not None else None
+    return None
+
+
+def found_items(docs: list[dict[str, Any]], doing: str) -> list[dict[str, Any]]:
+    """The ``mget`` items that were found; an item with an ``error`` (a closed index, a
+    shard that is not available) is not an answer, so it raises rather than reading as
+    *not found*."""
+    failed = [item for item in docs if "error" in item]
+    if failed:
+        error = failed[0]["error"]
+        kind = error.get("type") if isinstance(error, dict) else error
+        raise StoreUnavailable(
+            f"Elasticsearch could not read {len(failed)} of {len(docs)} documents while "
+            f"{doing}: {kind}: {error.get('reason') if isinstance(error, dict) else ''}"
+        )
+    return [item for item in docs if item.get("found")]
 
 
 class GenerationMismatch(RuntimeError):
@@ -83,8 +134,11 @@ class ElasticsearchStore:
                 )
                 body["aliases"] = {alias: {"is_write_index": True}}
                 await self._create(generation, body)
-        except _TRANSIENT as error:
-            raise StoreUnavailable(f"Elasticsearch unavailable: {error}") from error
+        except (*_TRANSIENT, ApiError) as error:
+            unavailable = store_unavailable(error, "preparing the indexes")
+            if unavailable is None:
+                raise
+            raise unavailable from error
         self.generation = generation
         return generation
 
@@ -109,29 +163,36 @@ class ElasticsearchStore:
     async def load_manifests(self, doc_ids: Sequence[str]) -> dict[str, Manifest]:
         if not doc_ids:
             return {}
+        doing = "loading manifests"
         try:
             response = await self._client.mget(
                 index=self._settings.documents_index, ids=list(doc_ids), source=["manifest"]
             )
-        except _TRANSIENT as error:
-            raise StoreUnavailable(f"Elasticsearch unavailable: {error}") from error
+        except (*_TRANSIENT, ApiError) as error:
+            unavailable = store_unavailable(error, doing)
+            if unavailable is None:
+                raise
+            raise unavailable from error
         return {
             item["_id"]: manifest_from_source(item["_source"])
-            for item in response["docs"]
-            if item.get("found")
+            for item in found_items(response["docs"], doing)
         }
 
     async def existing_chunk_ids(self, chunk_ids: Sequence[str]) -> set[str]:
         """Which of these chunks are already stored (written before a crash or a replay)."""
         if not chunk_ids:
             return set()
+        doing = "checking stored chunks"
         try:
             response = await self._client.mget(
                 index=self._settings.chunks_alias, ids=list(chunk_ids), source=False
             )
-        except _TRANSIENT as error:
-            raise StoreUnavailable(f"Elasticsearch unavailable: {error}") from error
-        return {item["_id"] for item in response["docs"] if item.get("found")}
+        except (*_TRANSIENT, ApiError) as error:
+            unavailable = store_unavailable(error, doing)
+            if unavailable is None:
+                raise
+            raise unavailable from error
+        return {item["_id"] for item in found_items(response["docs"], doing)}
 
     async def apply(self, writes: Sequence[DocumentWrite]) -> dict[str, str]:
         """Write chunks, then the manifests of documents whose chunks all succeeded.
@@ -198,18 +259,18 @@ class ElasticsearchStore:
                     continue  # already gone: deletes are idempotent
                 if stale_ok and status == 409:
                     continue  # a newer manifest is already there
-                if status == 429 or status >= 500:
+                reason = result.get("error", {})
+                kind = reason.get("type") if isinstance(reason, dict) else None
+                if is_unavailable(status, kind):
                     raise StoreUnavailable(f"{what} write refused with {status}: {result}")
                 document = owner.get(str(result.get("_id")), str(result.get("_id")))
-                reason = result.get("error", {})
                 failures[document] = f"{what} {operation} failed ({status}): {reason}"
                 logger.error("store_failure doc_id=%s %s", document, failures[document])
-        except _TRANSIENT as error:
-            raise StoreUnavailable(f"Elasticsearch unavailable: {error}") from error
-        except ApiError as error:
-            if error.meta.status == 429 or error.meta.status >= 500:
-                raise StoreUnavailable(f"Elasticsearch refused the bulk: {error}") from error
-            raise
+        except (*_TRANSIENT, ApiError) as error:
+            unavailable = store_unavailable(error, f"writing {what}s")
+            if unavailable is None:
+                raise
+            raise unavailable from error
         return failures
 
 

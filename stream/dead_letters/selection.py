@@ -1,10 +1,11 @@
 """Which dead letters can go back onto the changes topic (pure).
 
 A letter is replayable when it holds the original change event the worker could not index:
-stages ``extract``, ``encode``, ``store`` and ``internal`` (a bad file since fixed, a
-backend or a bug of ours). ``decode`` letters are malformed events, which would fail the
-same way again; ``watch`` and ``ingress`` letters hold no change event. Replaying is safe:
-an event older than what the index holds comes out ``stale`` and changes nothing.
+stages ``fetch``, ``extract``, ``encode``, ``store`` and ``internal`` (a remote source that
+was down, a bad file since fixed, a backend or a bug of ours). ``decode`` letters are
+malformed events, which would fail the same way again; ``watch`` and ``ingress`` letters
+hold no change event. Replaying is safe: an event older than what the index holds comes
+out ``stale`` and changes nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from indexer.dead_letters import DeadLetter, Stage
 from indexer.events import ChangeEvent, InvalidEvent, decode_change_event
 
-REPLAYABLE_STAGES: frozenset[Stage] = frozenset({"extract", "encode", "store", "internal"})
+REPLAYABLE_STAGES: frozenset[Stage] = frozenset({"fetch", "extract", "encode", "store", "internal"})
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,10 @@ Faust itself can skip a record after a restart or rebalance and commit past it; 
 ``GapRecoveringHandler`` notices the hole in the offsets and reads the record back from
 Kafka, and the timer reads back records fetched but never delivered at a partition's end.
 Lag and stalls are measured against the group's committed offsets, not the fetch position.
+
+Every record this app writes (dead letters, the manifest changelog) fits the same limit as
+the change topic (``MAX_RECORD_BYTES``): the producer's ``max_request_size`` and the topics'
+``max.message.bytes`` are set alike, and a dead letter is cut down to fit, never dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import Any
 import faust
 
 from indexer.dead_letters import DeadLetter
+from stream.dead_letters.record import dead_letter_record
+from stream.producer import MAX_RECORD_BYTES
 from stream.settings import StreamSettings
 from stream.worker.gap_recovery import GapRecoveringHandler
 from stream.worker.partition_reader import PartitionReader, ReadBackError
@@ -63,6 +69,7 @@ def create_worker_app(
         broker_heartbeat_interval=worker_settings.heartbeat_interval_s,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_max_request_size=MAX_RECORD_BYTES,  # Faust's default is 1,000,000 bytes
         table_standby_replicas=0,
         stream_wait_empty=False,
     )
@@ -74,8 +81,12 @@ def create_worker_app(
         value_serializer="raw",
         partitions=partitions,
     )
+    record_limit = {"max.message.bytes": str(MAX_RECORD_BYTES)}
     dead_letters = app.topic(
-        stream_settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
+        stream_settings.dead_letter_topic,
+        key_serializer="raw",
+        value_serializer="raw",
+        config=record_limit,
     )
     manifests = app.Table(
         "manifests",
@@ -85,11 +96,14 @@ def create_worker_app(
         # The producer's partitioner puts a manifest in the partition of its document's
         # events (same key, same hash), whatever event of a batch is current.
         use_partitioner=True,
+        extra_topic_configs=record_limit,  # a manifest of many chunks exceeds 1 MB
     )
 
     async def send_dead_letter(letter: DeadLetter) -> None:
-        key = (letter.doc_id or letter.uri or "").encode() or None
-        delivery = await dead_letters.send(key=key, value=letter.to_json_bytes())
+        record = dead_letter_record(letter, MAX_RECORD_BYTES)
+        delivery = await dead_letters.send(
+            key=record.key, value=record.value, headers=record.headers
+        )
         await delivery
 
     holder: dict[str, ChangeBatchProcessor] = {}

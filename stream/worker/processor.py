@@ -1,10 +1,14 @@
 """Handling one micro-batch of raw records: decode, index, dead-letter, remember.
 
 Independent of Faust (the agent hands it plain records), so it is tested on its own.
-Invalid records and failed documents go to the dead-letter topic with the reason and the
-original bytes; the rest of the batch goes on. Backend outages are retried with backoff;
-when they outlast the retries the worker exits *without* acknowledging the batch, so Kafka
-redelivers it to whoever takes over — nothing is lost and nothing stalls silently.
+Invalid records and failed documents go to the dead-letter topic with the reason, the
+stage and the original bytes; the rest of the batch goes on. A document fails alone: the
+pipeline isolates bad content, and should processing the batch still raise (a bug of
+ours), each document is processed on its own and only those that raise again are
+dead-lettered (``internal``). Backend outages are retried with backoff; when they outlast
+the retries the worker exits *without* acknowledging the batch, so Kafka redelivers it to
+whoever takes over — nothing is lost, nothing is dead-lettered for an outage, and nothing
+stalls silently.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from indexer.dead_letters import DeadLetter, Stage
 from indexer.errors import TransientError
 from indexer.events import ChangeEvent, InvalidEvent, decode_change_event, utc_now
 from indexer.manifest import Manifest
+from indexer.outcomes import EventOutcome
 from indexer.pipeline import BatchResult, IndexingPipeline
 from stream.worker.metrics import WorkerMetrics
 
@@ -87,22 +92,39 @@ class ChangeBatchProcessor:
             return None
         try:
             result = await self._process_with_retries(events)
-        except Exception as error:  # a bug of ours: keep the batch, never stall on it
-            logger.exception("internal_error batch=%d", len(events))
-            reason = f"internal error: {type(error).__name__}: {error}"
-            for event in events:
-                await self._dead_letter(originals[event.event_id], "internal", reason, event=event)
-            self._metrics.events.labels("failed").inc(len(events))
-            return None
+        except Exception:  # a bug of ours: find the documents it hits, keep the others
+            logger.exception(
+                "batch_crashed events=%d: processing document by document", len(events)
+            )
+            result = await self._process_each_document(events)
         for outcome in result.outcomes:
             self._metrics.events.labels(outcome.status).inc()
             if outcome.status == "failed":
                 record = originals[outcome.event.event_id]
                 await self._dead_letter(
-                    record, "extract", outcome.reason or "failed", event=outcome.event
+                    record,
+                    outcome.stage or "extract",
+                    outcome.reason or "failed",
+                    event=outcome.event,
                 )
         self._remember(result)
         self._observe(result)
+        return result
+
+    async def _process_each_document(self, events: list[ChangeEvent]) -> BatchResult:
+        grouped: dict[str, list[ChangeEvent]] = {}
+        for event in events:
+            grouped.setdefault(event.doc_id, []).append(event)
+        result = BatchResult()
+        for doc_id, doc_events in grouped.items():
+            try:
+                result.add(await self._process_with_retries(doc_events))
+            except Exception as error:
+                logger.exception("document_crashed doc_id=%s", doc_id)
+                reason = f"internal error: {type(error).__name__}: {error}"
+                result.outcomes.extend(
+                    EventOutcome(event, "failed", reason, "internal") for event in doc_events
+                )
         return result
 
     async def _process_with_retries(self, events: list[ChangeEvent]) -> BatchResult:
@@ -155,7 +177,7 @@ class ChangeBatchProcessor:
         metrics.bulk_seconds.observe(result.store_seconds)
         now = utc_now()
         for outcome in result.outcomes:
-            if outcome.status in ("indexed", "unchanged", "deleted", "moved"):
+            if outcome.status in ("indexed", "restored", "unchanged", "deleted", "moved"):
                 latency = (now - outcome.event.emitted_at).total_seconds()
                 metrics.change_to_indexed.observe(max(latency, 0.0))
                 logger.info(

@@ -12,6 +12,7 @@ from indexer.encoders.loading import load_encoders
 from indexer.encoders.settings import EncoderSettings
 from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
+from indexer.source_retry import SourceRetry
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from stream.settings import StreamSettings
@@ -47,7 +48,14 @@ def run_worker(log_level: str = "info") -> None:
     ) -> ChangeBatchProcessor:
         store = ElasticsearchStore(indexer_settings)
         pipeline = IndexingPipeline(
-            indexer_settings, store, encoders, ContentReader(indexer_settings)
+            indexer_settings,
+            store,
+            encoders,
+            ContentReader(indexer_settings),
+            source_retry=SourceRetry(
+                attempts=worker_settings.source_attempts,
+                initial_delay_s=worker_settings.source_retry_delay_s,
+            ),
         )
         generation = await pipeline.setup()
         logger.info(

@@ -24,6 +24,12 @@ class WorkerSettings(BaseSettings):
     max_transient_retries: int = 8
     """Backend outages are retried with exponential backoff (1 s … 30 s); after this many
     the worker exits without acknowledging, so Kafka redelivers the batch."""
+    source_attempts: int = Field(default=3, ge=1)
+    """Tries to read one document from a remote source that answers 5xx or cannot be
+    reached, with backoff (1 s, 2 s, … up to 10 s); then that document alone is
+    dead-lettered (stage ``fetch``, replayable with ``mmrag dlq replay``) and the batch goes
+    on."""
+    source_retry_delay_s: float = Field(default=1.0, ge=0)
     lag_interval_s: float = 5.0
     stall_timeout_s: float = 60.0
     """A partition with records waiting whose position has not moved for this long is a

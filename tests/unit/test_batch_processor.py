@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import pytest
 
-from indexer.dead_letters import DeadLetter
+from indexer.dead_letters import DeadLetter, Stage
 from indexer.errors import StoreUnavailable
 from indexer.events import ChangeEvent
 from indexer.manifest import Manifest
@@ -155,18 +155,71 @@ async def test_an_outage_longer_than_the_retries_exits_without_acknowledging() -
 
 
 class BuggyPipeline(FakePipeline):
+    """Raises an unexpected error whenever a batch holds ``buggy_doc``."""
+
+    def __init__(self, buggy_doc: str = "a") -> None:
+        super().__init__()
+        self.buggy_doc = buggy_doc
+
     async def process(
         self, events: Sequence[ChangeEvent], cached: Mapping[str, Manifest] | None = None
     ) -> BatchResult:
-        raise KeyError("a bug")
+        if any(event.doc_id == self.buggy_doc for event in events):
+            self.calls.append((list(events), dict(cached or {})))
+            raise KeyError("a bug")
+        return await super().process(events, cached)
 
 
-async def test_a_bug_dead_letters_the_batch_instead_of_stalling() -> None:
-    harness = Harness(BuggyPipeline())
-    assert await harness.processor.handle([_record(_valid("a")), _record(_valid("b"), 1)]) is None
-    assert [(letter.stage, letter.doc_id) for letter in harness.letters] == [
-        ("internal", "a"),
-        ("internal", "b"),
+async def test_a_bug_dead_letters_only_the_documents_it_hits() -> None:
+    pipeline = BuggyPipeline(buggy_doc="a")
+    harness = Harness(pipeline)
+    records = [_record(_valid("a")), _record(_valid("b"), 1), _record(_valid("a", 2), 2)]
+    result = await harness.processor.handle(records)
+    assert result is not None
+    assert [
+        (letter.stage, letter.doc_id, letter.original_offset) for letter in harness.letters
+    ] == [
+        ("internal", "a", 0),
+        ("internal", "a", 2),
     ]
     assert "KeyError" in harness.letters[0].reason
+    assert set(harness.table) == {"b"}  # the other document of the batch is indexed
+    assert [[e.doc_id for e in events] for events, _ in pipeline.calls] == [
+        ["a", "b", "a"],  # the batch
+        ["a", "a"],  # then document by document
+        ["b"],
+    ]
+    assert harness.counter("mmrag_events_total", outcome="indexed") == 1
+    assert harness.counter("mmrag_events_total", outcome="failed") == 2
     assert harness.exit_codes == []
+
+
+class StagedFailures(FakePipeline):
+    """Each document named after a stage fails there, as the real pipeline reports it."""
+
+    async def process(
+        self, events: Sequence[ChangeEvent], cached: Mapping[str, Manifest] | None = None
+    ) -> BatchResult:
+        result = BatchResult()
+        for event in events:
+            if event.doc_id in ("fetch", "encode", "store"):
+                stage = cast(Stage, event.doc_id)
+                result.outcomes.append(EventOutcome(event, "failed", f"{stage} broke", stage))
+            else:
+                result.outcomes.append(EventOutcome(event, "restored"))
+        return result
+
+
+async def test_each_failed_document_is_dead_lettered_with_its_stage() -> None:
+    harness = Harness(StagedFailures())
+    records = [
+        _record(_valid(name), n) for n, name in enumerate(["fetch", "ok", "encode", "store"])
+    ]
+    await harness.processor.handle(records)
+    assert [(letter.stage, letter.doc_id, letter.reason) for letter in harness.letters] == [
+        ("fetch", "fetch", "fetch broke"),
+        ("encode", "encode", "encode broke"),
+        ("store", "store", "store broke"),
+    ]
+    assert harness.counter("mmrag_dead_letters_total", stage="fetch") == 1
+    assert harness.counter("mmrag_events_total", outcome="restored") == 1

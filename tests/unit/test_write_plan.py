@@ -38,7 +38,9 @@ def vectors_for(chunks: list[Chunk]) -> dict[str, ChunkVectors]:
 def plan(
     target: DocumentTarget, vectors: dict[str, ChunkVectors], stored: set[str] | None = None
 ) -> WritePlan:
-    return plan_writes([(target, planned_diff(target))], vectors, stored or set(), MODELS)
+    assert target.manifest is not None
+    diff = planned_diff(target, target.manifest)
+    return plan_writes([(target, target.manifest, diff)], vectors, stored or set(), MODELS)
 
 
 def actions(result: WritePlan) -> list[tuple[str, str]]:
