@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from mmrag.bench_command import bench
+from mmrag.corpus_commands import corpus_app
 from mmrag.dlq_commands import dlq_app
 from mmrag.eval_command import evaluate
 from mmrag.query_commands import ask, search, serve
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(corpus_app, name="corpus")
 app.command("watch")(watch)
 app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     bench
