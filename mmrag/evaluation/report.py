@@ -108,11 +108,15 @@ def _ask_json(summary: AskSummary) -> dict[str, Any]:
 
 def _caption(evaluation: Evaluation) -> str:
     settings = evaluation.settings
-    grouping = "grouped by the API" if settings["group_by"] else "chunks collapsed to documents"
+    collapsed = f"{settings['chunk_k']} chunks per query collapsed to documents"
+    grouping = (
+        f"modes grouped by document by the API, baselines {collapsed}"
+        if settings["group_by"]
+        else collapsed
+    )
     return (
-        f"recall@n: share of questions with an expected page in the top n distinct documents; "
-        f"{settings['chunk_k']} chunks asked per query, {grouping}; "
-        f"took {evaluation.elapsed_s:.1f} s"
+        "recall@n: share of questions with an expected page among the top n distinct "
+        f"documents; {grouping}; took {evaluation.elapsed_s:.1f} s"
     )
 
 

@@ -74,7 +74,9 @@ class Evaluator:
         return score_run(spec, questions, answered, self._k)
 
     def _search(self, question: LabelledQuestion, spec: RunSpec) -> Answered:
-        body = search_body(question, spec, self._chunk_k, self._group_by)
+        body = search_body(
+            question, spec, k=self._k, chunk_k=self._chunk_k, group_by=self._group_by
+        )
         try:
             timed = self._api.search(body)
         except ApiRejected as error:

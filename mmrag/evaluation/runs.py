@@ -53,13 +53,23 @@ def parse_modes(text: str) -> list[str]:
 
 
 def search_body(
-    question: LabelledQuestion, run: RunSpec, chunk_k: int, group_by: bool
+    question: LabelledQuestion, run: RunSpec, *, k: int, chunk_k: int, group_by: bool
 ) -> dict[str, Any]:
-    """The ``POST /search`` JSON for one question in one run."""
-    body: dict[str, Any] = {"query": question.question, "k": chunk_k, "mode": run.mode}
+    """The ``POST /search`` JSON for one question in one run.
+
+    With ``group_by`` (default-profile runs only: the plain baselines are ungrouped by
+    definition) the API returns ``k`` documents; otherwise ``chunk_k`` chunks are asked
+    for and collapsed to distinct documents here.
+    """
+    grouped = group_by and not run.baseline
+    body: dict[str, Any] = {
+        "query": question.question,
+        "k": k if grouped else chunk_k,
+        "mode": run.mode,
+    }
     if run.profile is not None:
         body["profile"] = run.profile
-    if group_by:
+    if grouped:
         body["group_by"] = "document"
     filters = _filters(question)
     if filters:

@@ -51,17 +51,23 @@ def test_plan_runs() -> None:
 
 def test_search_bodies() -> None:
     default, baseline = plan_runs(["hybrid"], baselines=True)[:2]
-    assert search_body(QUESTIONS[0], default, 100, group_by=False) == {
+    assert search_body(QUESTIONS[0], default, k=10, chunk_k=100, group_by=False) == {
         "query": "first",
         "k": 100,
         "mode": "hybrid",
     }
-    assert search_body(QUESTIONS[1], baseline, 50, group_by=True) == {
+    assert search_body(QUESTIONS[0], default, k=10, chunk_k=100, group_by=True) == {
+        "query": "first",
+        "k": 10,
+        "mode": "hybrid",
+        "group_by": "document",
+    }
+    # The plain baselines are never grouped by the API: their chunks are collapsed here.
+    assert search_body(QUESTIONS[1], baseline, k=10, chunk_k=50, group_by=True) == {
         "query": "second",
         "k": 50,
         "mode": "lexical",
         "profile": "plain",
-        "group_by": "document",
         "filters": {"tags": ["pg"]},
     }
 
