@@ -1,10 +1,14 @@
-"""text/html with the standard library's parser: the main text, sections and images.
+"""text/html with lxml: the main text, sections and images.
 
-The page is parsed into a small tree, then walked from its main content (``<main>``, else
-its ``<article>`` elements, else ``<body>``), leaving out what is not content (scripts,
-styles, navigation, page headers and footers). Block elements become line or paragraph
-breaks so that chunking sees the page's paragraphs; headings start sections as in
-Markdown. ``<img>`` elements become image parts (``<figcaption>`` as caption).
+The page is parsed by lxml (libxml2's HTML parser: linear time, forgiving of broken
+markup), its chrome is removed (``layout``: navigation, sidebars, footers, permalink
+anchors, the layouts of Sphinx, DocBook and MkDocs), then it is walked from its main
+content (``<main>``, else ``role="main"``, else its ``<article>`` elements, else
+``<body>``) with an explicit stack, never recursion, so a page nested thousands of levels
+deep costs what its size costs. Block elements become line or paragraph breaks so that
+chunking sees the page's paragraphs; headings start sections as in Markdown. ``<img>``
+elements become image parts (``<figcaption>`` as caption). The title comes from
+``<title>`` and the headings (``titles``).
 """
 
 from __future__ import annotations
@@ -15,29 +19,30 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from lxml import etree
+from lxml import html as lxml_html
+from lxml.html import HtmlElement
+
 from indexer.documents import ExtractedDocument, ImagePart
 from indexer.extract.common import (
     Section,
     assemble_parts,
     cap_images,
-    clean_title,
     collapse_whitespace,
     reference_content_type,
     reference_name,
     trim_context,
 )
+from indexer.extract.layout import DROPPED_TAGS, content_roots, remove_boilerplate
 from indexer.extract.limits import DEFAULT_LIMITS, ExtractionLimits
 from indexer.extract.plain import decode_text
+from indexer.extract.titles import choose_title, clean_heading
 
 
 def _tags(names: str) -> frozenset[str]:
     return frozenset(names.split())
 
 
-_VOID = _tags("area base br col embed hr img input link meta param source track wbr")
-_DROPPED = _tags(
-    "script style noscript template nav head svg math iframe object canvas select button"
-)
 _CHROME = _tags("header footer")
 """Dropped as page chrome, except inside ``<main>`` or ``<article>`` (an article's header
 holds its title)."""
@@ -50,69 +55,16 @@ _PARAGRAPH_BLOCKS = _tags(
 _LINE_BLOCKS = _tags("br caption dd dt figcaption li summary tr")
 _SPACES = re.compile(r"\s+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+_TITLE_HEADINGS = 8
+"""How many of the first headings may name the page (see ``titles.choose_title``)."""
 
 
-@dataclass
-class _Node:
-    tag: str
-    attrs: dict[str, str]
-    children: list[_Node | str] = field(default_factory=list)
+def _text_of(element: HtmlElement) -> str:
+    return collapse_whitespace("".join(element.itertext()))
 
 
-class _TreeBuilder(HTMLParser):
-    """A forgiving tree: unknown end tags are ignored, unclosed elements close with a parent."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = _Node("#document", {})
-        self._open = [self.root]
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = _Node(tag, {name: value or "" for name, value in attrs})
-        self._open[-1].children.append(node)
-        if tag not in _VOID:
-            self._open.append(node)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._open[-1].children.append(_Node(tag, {name: value or "" for name, value in attrs}))
-
-    def handle_endtag(self, tag: str) -> None:
-        for depth in range(len(self._open) - 1, 0, -1):
-            if self._open[depth].tag == tag:
-                del self._open[depth:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        self._open[-1].children.append(data)
-
-
-def _find_all(node: _Node, tags: frozenset[str], *, nested: bool = False) -> list[_Node]:
-    """Descendants with one of ``tags`` in document order (not inside each other unless
-    ``nested``), skipping dropped subtrees."""
-    found: list[_Node] = []
-    for child in node.children:
-        if isinstance(child, str) or child.tag in _DROPPED - {"head"}:
-            continue
-        if child.tag in tags:
-            found.append(child)
-            if not nested:
-                continue
-        found.extend(_find_all(child, tags, nested=nested))
-    return found
-
-
-def _text_of(node: _Node) -> str:
-    pieces: list[str] = []
-
-    def collect(current: _Node) -> None:
-        for child in current.children:
-            if isinstance(child, str):
-                pieces.append(child)
-            elif child.tag not in _DROPPED:
-                collect(child)
-
-    collect(node)
-    return collapse_whitespace(" ".join(pieces))
+def _weight(tag: str) -> int:
+    return 2 if tag in _PARAGRAPH_BLOCKS else 1 if tag in _LINE_BLOCKS else 0
 
 
 @dataclass
@@ -153,6 +105,15 @@ class _ImageDraft:
     caption: str | None
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What applies inside an element: content area, ``<pre>``, the figure's caption."""
+
+    in_content: bool
+    verbatim: bool
+    caption: str | None
+
+
 class _Walker:
     def __init__(self, min_image_side: int) -> None:
         self.min_image_side = min_image_side
@@ -160,34 +121,54 @@ class _Walker:
         self.stack: list[tuple[int, str]] = []
         self.images: list[_ImageDraft] = []
 
-    def walk(self, node: _Node, *, in_content: bool, verbatim: bool, caption: str | None) -> None:
-        for child in node.children:
-            if isinstance(child, str):
-                self.sections[-1].write(child, verbatim=verbatim)
+    def walk(self, root: HtmlElement) -> None:
+        """Write ``root``'s text in document order (iteratively: no recursion limit)."""
+        start = _Context(in_content=root.tag in _CONTENT, verbatim=False, caption=None)
+        # (element, the context it sits in, whether this is its closing visit)
+        pending: list[tuple[HtmlElement, _Context, bool]] = [(root, start, False)]
+        while pending:
+            element, outer, closing = pending.pop()
+            if closing:
+                self.sections[-1].brk(_weight(element.tag))
+                self._tail(element, outer, root)
                 continue
-            tag = child.tag
-            if tag in _DROPPED or "hidden" in child.attrs or (tag in _CHROME and not in_content):
+            tag = element.tag
+            if (
+                not isinstance(tag, str)
+                or tag in DROPPED_TAGS
+                or "hidden" in element.attrib
+                or (tag in _CHROME and not outer.in_content)
+            ):
+                self._tail(element, outer, root)
                 continue
             if tag in _HEADINGS:
-                self._start_section(_HEADINGS[tag], _text_of(child))
+                self._start_section(_HEADINGS[tag], clean_heading(_text_of(element)))
+                self._tail(element, outer, root)
                 continue
             if tag == "img":
-                self._image(child, caption)
+                self._image(element, outer.caption)
+                self._tail(element, outer, root)
                 continue
-            weight = 2 if tag in _PARAGRAPH_BLOCKS else 1 if tag in _LINE_BLOCKS else 0
-            if tag in {"td", "th"}:
-                self.sections[-1].write(" ")
+            caption = outer.caption
             if tag == "figure":
-                captions = _find_all(child, frozenset({"figcaption"}))
-                caption = (_text_of(captions[0]) or None) if captions else None
-            self.sections[-1].brk(weight)
-            self.walk(
-                child,
-                in_content=in_content or tag in _CONTENT,
-                verbatim=verbatim or tag == "pre",
+                found = element.find(".//figcaption")
+                caption = (_text_of(found) or None) if found is not None else None
+            inner = _Context(
+                in_content=outer.in_content or tag in _CONTENT,
+                verbatim=outer.verbatim or tag == "pre",
                 caption=caption,
             )
-            self.sections[-1].brk(weight)
+            if tag in {"td", "th"}:
+                self.sections[-1].write(" ")
+            self.sections[-1].brk(_weight(tag))
+            if element.text:
+                self.sections[-1].write(element.text, verbatim=inner.verbatim)
+            pending.append((element, outer, True))
+            pending.extend((child, inner, False) for child in reversed(element))
+
+    def _tail(self, element: HtmlElement, outer: _Context, root: HtmlElement) -> None:
+        if element is not root and element.tail:
+            self.sections[-1].write(element.tail, verbatim=outer.verbatim)
 
     def _start_section(self, level: int, title: str) -> None:
         while self.stack and self.stack[-1][0] >= level:
@@ -196,18 +177,19 @@ class _Walker:
         path = " > ".join(name for _, name in self.stack if name) or None
         self.sections.append(_SectionDraft(path=path, heading=title or None))
 
-    def _image(self, node: _Node, caption: str | None) -> None:
-        source = node.attrs.get("src") or node.attrs.get("data-src") or ""
-        if not source and node.attrs.get("srcset"):
-            source = node.attrs["srcset"].split(",")[0].strip().split(" ")[0]
+    def _image(self, node: HtmlElement, caption: str | None) -> None:
+        attrs = node.attrib
+        source = attrs.get("src") or attrs.get("data-src") or ""
+        if not source and attrs.get("srcset"):
+            source = attrs["srcset"].split(",")[0].strip().split(" ")[0]
         if not source.strip():
             return
         for side in ("width", "height"):
-            value = node.attrs.get(side, "").strip().removesuffix("px")
+            value = (attrs.get(side) or "").strip().removesuffix("px")
             if value.isdigit() and int(value) < self.min_image_side:
                 return
-        alt = collapse_whitespace(node.attrs.get("alt", "")) or None
-        title = collapse_whitespace(node.attrs.get("title", "")) or None
+        alt = collapse_whitespace(attrs.get("alt") or "") or None
+        title = collapse_whitespace(attrs.get("title") or "") or None
         self.images.append(
             _ImageDraft(len(self.sections) - 1, source.strip(), alt, caption or title)
         )
@@ -223,6 +205,79 @@ def _decode_data_uri(source: str) -> bytes | None:
         return None
 
 
+class _TooDeep(Exception):
+    """libxml2 stopped at its nesting limit (2048 levels): the rest of the page is missing."""
+
+
+def _parse(text: str) -> HtmlElement | None:
+    """The page's tree; None for a page with no elements at all (blank input)."""
+    # bytes with a declared encoding: a str with an XML declaration is refused by lxml
+    parser = lxml_html.HTMLParser(
+        encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True
+    )
+    try:
+        tree = lxml_html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
+    except etree.ParserError:
+        return None
+    if any(error.level_name == "FATAL" for error in parser.error_log):
+        raise _TooDeep
+    return tree
+
+
+class _FlatText(HTMLParser):
+    """Text and block breaks of a page, tag by tag, with no tree (for pages too deep for
+    libxml2): linear, whatever the nesting."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out = _SectionDraft(path=None, heading=None)
+        self._skipping = 0
+        self._pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in DROPPED_TAGS:
+            self._skipping += 1
+        self._pre += tag == "pre"
+        self.out.brk(_weight(tag) or (2 if tag in _HEADINGS else 0))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in DROPPED_TAGS:
+            self._skipping = max(0, self._skipping - 1)
+        if tag == "pre":
+            self._pre = max(0, self._pre - 1)
+        self.out.brk(_weight(tag) or (2 if tag in _HEADINGS else 0))
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.out.write(data, verbatim=self._pre > 0)
+
+
+def _flat_document(text: str, warnings: list[str]) -> ExtractedDocument:
+    flat = _FlatText()
+    flat.feed(text)
+    flat.close()
+    warnings.append(
+        "page nested deeper than the HTML parser's limit (2048 levels): "
+        "indexed as flat text, without sections or images"
+    )
+    parts, _ = assemble_parts([flat.out.section()])
+    return ExtractedDocument(title=None, text_parts=parts, warnings=tuple(warnings))
+
+
+def _headings(roots: list[HtmlElement]) -> list[HtmlElement]:
+    """The content's headings: its first ``<h1>`` first, then the rest in document order."""
+    ordered = [
+        element
+        for root in roots
+        for element in root.iter(*_HEADINGS)
+        if isinstance(element, HtmlElement)
+    ]
+    first_h1 = next((element for element in ordered if element.tag == "h1"), None)
+    if first_h1 is None:
+        return ordered
+    return [first_h1, *(element for element in ordered if element is not first_h1)]
+
+
 def extract_html(
     data: bytes, *, charset: str | None = None, limits: ExtractionLimits = DEFAULT_LIMITS
 ) -> ExtractedDocument:
@@ -230,18 +285,25 @@ def extract_html(
     declared = _META_CHARSET.search(data[:4096])
     meta_charset = declared.group(1).decode("ascii", "replace") if declared else None
     text, warnings = decode_text(data, charset or meta_charset)
-    builder = _TreeBuilder()
-    builder.feed(text)
-    builder.close()
-    tree = builder.root
+    try:
+        tree = _parse(text)
+    except _TooDeep:
+        return _flat_document(text, warnings)
+    if tree is None:
+        return ExtractedDocument(title=None, warnings=tuple(warnings))
+    title_element = tree.find(".//title")
+    page_title = _text_of(title_element) if title_element is not None else None
 
-    roots = _find_all(tree, frozenset({"main"})) or _find_all(tree, frozenset({"article"}))
-    if not roots:
-        roots = _find_all(tree, frozenset({"body"}))[:1] or [tree]
+    remove_boilerplate(tree)
+    roots = content_roots(tree)
+    headings = [
+        _text_of(element)
+        for _, element in zip(range(_TITLE_HEADINGS), _headings(roots), strict=False)
+    ]
     walker = _Walker(limits.min_image_side)
     for root in roots:
         walker.sections[-1].brk(2)
-        walker.walk(root, in_content=root.tag in _CONTENT, verbatim=False, caption=None)
+        walker.walk(root)
 
     parts, part_of_section = assemble_parts([draft.section() for draft in walker.sections])
     images: list[ImagePart] = []
@@ -265,11 +327,7 @@ def extract_html(
             )
         )
 
-    titles = _find_all(tree, frozenset({"title"}))
-    h1s = _find_all(tree, frozenset({"h1"}))
-    title = clean_title(_text_of(titles[0]) if titles else None) or clean_title(
-        _text_of(h1s[0]) if h1s else None
-    )
+    title = choose_title(page_title, headings)
     return ExtractedDocument(
         title=title,
         text_parts=parts,

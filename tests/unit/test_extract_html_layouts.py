@@ -1,0 +1,199 @@
+"""HTML extraction on real documentation pages (Sphinx, DocBook, MkDocs), and its limits.
+
+The fixtures are real pages from Debian's documentation packages, trimmed (fewer
+paragraphs and menu entries) with their structure kept: ``postgresql-doc-15`` (DocBook
+XSL), ``python-click-doc`` (Sphinx, classic layout), ``python-doc8-doc`` (Sphinx, Read the
+Docs theme), ``mkdocs-literate-nav-doc`` (MkDocs, material theme) and ``mkdocs-doc``
+(MkDocs, its default theme).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer.documents import ExtractedDocument
+from indexer.extract import extract_document
+from indexer.extract.titles import choose_title, strip_numbering
+
+FIXTURES = Path(__file__).parent / "fixtures" / "html"
+
+
+def extract(name: str) -> ExtractedDocument:
+    return extract_document((FIXTURES / name).read_bytes(), "text/html", name=name)
+
+
+def assert_clean(document: ExtractedDocument, *absent: str) -> None:
+    text = document.full_text
+    for phrase in absent:
+        assert phrase not in text, phrase
+    for part in document.text_parts:
+        assert part.section is None or not any(mark in part.section for mark in "¶#§")
+        assert "¶" not in part.text
+
+
+def test_docbook_postgresql_section_page() -> None:
+    document = extract("docbook_postgresql_tutorial_join.html")
+    assert document.title == "Joins Between Tables"
+    text = document.full_text
+    assert text.startswith("2.6. Joins Between Tables\n\nThus far, our queries")
+    assert "SELECT * FROM weather JOIN cities ON city = name;" in text
+    assert "This is only a conceptual model." in text  # the footnote is content
+    assert_clean(document, "Prev", "Next", "Home", "Up\n", "2.5. Querying a Table")
+    assert "Aggregate Functions" not in text  # the navigation footer's next page
+    assert [part.section for part in document.text_parts] == ["2.6. Joins Between Tables"]
+
+
+def test_docbook_chapter_page_keeps_its_table_of_contents() -> None:
+    document = extract("docbook_postgresql_chapter.html")
+    assert document.title == "The SQL Language"
+    text = document.full_text
+    assert "2.3. Creating a New Table" in text  # the TOC is all the page has
+    assert_clean(document, "Prev", "Home", "1.4. Accessing a Database")
+
+
+def test_sphinx_classic_page() -> None:
+    document = extract("sphinx_click_prompts.html")
+    assert document.title == "User Input Prompts"
+    assert [part.section for part in document.text_parts] == [
+        "User Input Prompts",
+        "User Input Prompts > Option Prompts",
+        "User Input Prompts > Input Prompts",
+        "User Input Prompts > Confirmation Prompts",
+    ]
+    text = document.full_text
+    assert "click.prompt('Please enter a valid integer', type=int)" in text
+    assert_clean(
+        document,
+        "Navigation",
+        "next |",
+        "Quick search",
+        "Commands and Groups",  # previous chapter, in the sidebar
+        "Copyright",
+        "Created using",
+    )
+
+
+def test_sphinx_read_the_docs_page() -> None:
+    document = extract("sphinx_rtd_doc8_installation.html")
+    assert document.title == "Installation"
+    text = document.full_text
+    assert "$ pip install doc8" in text
+    assert "virtualenvwrapper" in text
+    assert_clean(
+        document, "View page source", "Contributing", "Previous", "Copyright", "Built with"
+    )
+
+
+def test_mkdocs_material_page() -> None:
+    document = extract("mkdocs_material_literate_nav_reference.html")
+    assert document.title == "Reference"
+    sections = [part.section for part in document.text_parts]
+    assert sections[0] == "Reference > Literate nav syntax"
+    assert "Reference > Literate nav syntax > Wildcards > Subdirectory cross-link" in sections
+    text = document.full_text
+    assert "The literate nav file must be a Markdown file" in text
+    assert_clean(document, "Search", "Previous", "Made with", "Overview", "Edit this page")
+
+
+def test_mkdocs_default_theme_page() -> None:
+    document = extract("mkdocs_default_getting_started.html")
+    assert document.title == "Getting Started"
+    assert document.text_parts[0].section == "Getting Started with MkDocs"
+    text = document.full_text
+    assert "pip install mkdocs" in text
+    assert_clean(
+        document, "Toggle navigation", "Keyboard Shortcuts", "Copyright", "Next page", "Search..."
+    )
+
+
+def test_generic_navigation_table_and_permalinks_are_dropped() -> None:
+    page = b"""<html><head><title>Widgets | Acme Docs</title></head><body>
+    <a class="skip" href="#content">Skip to content</a>
+    <table><tr><td><a href="a.html">Prev</a></td><td><a href="b.html">Next</a></td>
+    <td><a href="index.html">Home</a></td></tr></table>
+    <h1 id="w">Widgets<a href="#w">\xc2\xb6</a></h1><p>Widgets turn.</p>
+    <h2 id="s">Sizes <a href="#s">#</a></h2><p>Three sizes.</p>
+    <p>See the <a href="next.html">next</a> chapter for more.</p>
+    </body></html>"""
+    document = extract_document(page, "text/html")
+    assert document.title == "Widgets"
+    assert [part.section for part in document.text_parts] == ["Widgets", "Widgets > Sizes"]
+    assert document.full_text == (
+        "Widgets\n\nWidgets turn.\n\nSizes\n\nThree sizes.\n\nSee the next chapter for more."
+    )
+
+
+def test_table_of_contents_is_dropped_when_the_page_has_content() -> None:
+    page = b"""<body><h1>Guide</h1><div class="toc"><dl><dt><a href="a.html">1. Install</a>
+    </dt></dl></div><p>Read this first.</p></body>"""
+    document = extract_document(page, "text/html")
+    assert document.full_text == "Guide\n\nRead this first."
+
+
+@pytest.mark.parametrize(
+    ("title", "headings", "expected"),
+    [
+        ("Installation — doc8  documentation", ["Installation"], "Installation"),
+        (
+            "PostgreSQL: Documentation: 15: 2.6. Joins Between Tables",
+            ["x", "2.6. Joins Between Tables"],
+            "Joins Between Tables",
+        ),
+        ("Getting started - MkDocs", [], "Getting started"),
+        ("Introduction to Foo — Site", ["Introduction"], "Introduction to Foo"),
+        ("Chapter 2. The SQL Language", [], "The SQL Language"),
+        (None, ["F.1. adminpack"], "adminpack"),
+        ("  ", ["Install ¶"], "Install"),
+        (None, [], None),
+    ],
+)
+def test_choose_title(title: str | None, headings: list[str], expected: str | None) -> None:
+    assert choose_title(title, headings) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("2.6. Joins Between Tables", "Joins Between Tables"),
+        ("Part III. Server Administration", "Server Administration"),
+        ("A note on style", "A note on style"),
+        ("3 ways to win", "3 ways to win"),
+        ("1.", "1."),
+    ],
+)
+def test_strip_numbering(title: str, expected: str) -> None:
+    assert strip_numbering(title) == expected
+
+
+# --- linear time ----------------------------------------------------------------------
+
+
+def _timed(data: bytes) -> tuple[ExtractedDocument, float]:
+    started = time.process_time()
+    document = extract_document(data, "text/html")
+    return document, time.process_time() - started
+
+
+def test_deeply_nested_divs_extract_without_recursion_error() -> None:
+    document, _ = _timed(b"<div>" * 3000 + b"<p>deep text</p>")
+    assert "deep text" in document.full_text
+    assert any("nested deeper" in warning for warning in document.warnings)
+
+
+def test_140_kb_of_unclosed_nested_markup_loses_no_text() -> None:
+    document, seconds = _timed(b"<div><p>word " * 14_000)
+    assert document.full_text.split() == ["word"] * 14_000
+    assert seconds < 2
+
+
+def test_a_megabyte_of_markup_extracts_within_budget() -> None:
+    line = b"<p>Some words <b>in bold</b> and <a href='#x'>a link</a>.\n"
+    document, seconds = _timed(line * (1024 * 1024 // len(line)))
+    assert document.full_text.count("Some words in bold and a link.") == 1024 * 1024 // len(line)
+    assert seconds < 2
+    document, seconds = _timed(b"<div><span>word " * 70_000)
+    assert len(document.full_text.split()) == 70_000
+    assert seconds < 4
