@@ -62,6 +62,10 @@ def search(
     k: Annotated[int, typer.Option(min=1, max=100, help="How many hits.")] = 10,
     mode: ModeOption = "hybrid",
     profile: ProfileOption = "default",
+    group_by: Annotated[
+        str | None,
+        typer.Option(help="document: one hit per document (its best chunk); k counts documents."),
+    ] = None,
     api: ApiUrl = "http://127.0.0.1:8000",
     api_key: ApiKeyOption = None,
 ) -> None:
@@ -77,10 +81,11 @@ def search(
             media = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
             fields = {"k": str(k), "mode": mode, "profile": profile}
             fields |= {"query": query} if query else {}
+            fields |= {"group_by": group_by} if group_by else {}
             files = {"image": (image.name, image.read_bytes(), media)}
             response = _call(lambda: client.post("/search", data=fields, files=files))
         else:
-            body = {"query": query, "k": k, "mode": mode, "profile": profile}
+            body = {"query": query, "k": k, "mode": mode, "profile": profile, "group_by": group_by}
             response = _call(lambda: client.post("/search", json=body))
     _print_hits(response.json())
 
@@ -156,6 +161,8 @@ def _print_hits(result: dict[str, Any]) -> None:
         if hit.get("page"):
             where += f" (p.{hit['page']})"
         found_by = ", ".join(f"{name}#{rank}" for name, rank in hit["retrievers"].items())
+        if (matched := hit.get("matched_chunks") or 0) > 1:
+            where += f" [{matched} passages]"
         table.add_row(
             str(number),
             f"{hit['score']:.4f}",

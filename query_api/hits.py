@@ -28,6 +28,9 @@ class RetrievedChunk:
     section: str | None = None
     context: str | None = None
     ocr_text: str | None = None
+    matched_chunks: int | None = None
+    """Grouped by document: how many of the document's chunks were candidates."""
+    next_chunk_ids: tuple[str, ...] = ()
 
     @property
     def describing_text(self) -> str:
@@ -49,7 +52,13 @@ def image_url(chunk_id: str) -> str:
     return f"/images/{chunk_id}"
 
 
-def chunk_from_source(source: Mapping[str, Any], fused: FusedHit) -> RetrievedChunk:
+def chunk_from_source(
+    source: Mapping[str, Any],
+    fused: FusedHit,
+    *,
+    matched_chunks: int | None = None,
+    next_chunk_ids: tuple[str, ...] = (),
+) -> RetrievedChunk:
     modality: Literal["text", "image"] = "image" if source.get("modality") == "image" else "text"
     bbox = source.get("bbox")
     return RetrievedChunk(
@@ -67,6 +76,8 @@ def chunk_from_source(source: Mapping[str, Any], fused: FusedHit) -> RetrievedCh
         section=source.get("section"),
         context=source.get("context"),
         ocr_text=source.get("ocr_text"),
+        matched_chunks=matched_chunks,
+        next_chunk_ids=next_chunk_ids,
     )
 
 
@@ -99,4 +110,6 @@ def to_hit(chunk: RetrievedChunk, *, snippet_length: int) -> Hit:
         image_url=chunk.image_url,
         score=chunk.score,
         retrievers=chunk.ranks,
+        matched_chunks=chunk.matched_chunks,
+        next_chunk_ids=list(chunk.next_chunk_ids) if chunk.matched_chunks is not None else None,
     )

@@ -26,6 +26,7 @@ SEARCH_REQUEST_BODY: dict[str, Any] = {
                     "k": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
                     "mode": {"$ref": "#/components/schemas/Mode"},
                     "profile": {"$ref": "#/components/schemas/Profile"},
+                    "group_by": {"$ref": "#/components/schemas/GroupBy"},
                     "modalities": {
                         "type": "array",
                         "items": {"type": "string", "enum": ["text", "image"]},

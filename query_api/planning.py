@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from query_api.errors import InvalidQuery
 from query_api.schemas import Mode, Profile, Retriever
-from query_api.settings import ApiSettings
+from query_api.settings import MAX_RANK_WINDOW, ApiSettings
 
 TEXT, IMAGE = "text", "image"
 NEEDS_CLIP = "image search needs a CLIP model (MMRAG_CLIP_MODEL) and an index with CLIP vectors"
@@ -50,10 +50,17 @@ class FusionPlan:
     weights: Mapping[Retriever, float] = field(default_factory=dict)
 
 
-def plan_fusion(*, profile: Profile, k: int, settings: ApiSettings) -> FusionPlan:
+def plan_fusion(
+    *, profile: Profile, k: int, settings: ApiSettings, grouped: bool = False
+) -> FusionPlan:
+    """``grouped``: k counts documents, so each retriever returns ``group_window_factor``
+    times more candidates (several chunks of a document may rank high)."""
     if profile is Profile.PLAIN:
         return FusionPlan(PLAIN_RRF_K, max(k, PLAIN_RANK_WINDOW))
-    return FusionPlan(settings.rrf_k, max(k, settings.rank_window_size), settings.weights)
+    window = max(k, settings.rank_window_size)
+    if grouped:
+        window = min(MAX_RANK_WINDOW, max(window, k * settings.group_window_factor))
+    return FusionPlan(settings.rrf_k, window, settings.weights)
 
 
 def plan_retrievers(

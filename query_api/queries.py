@@ -5,7 +5,9 @@ Every retriever shares one filter: the request's ``SearchFilters``, the caller's
 caller's principals) and the modalities searched. kNN applies it inside ``knn.filter``, so
 HNSW returns the k nearest *visible* chunks rather than filtering after the fact.
 
-Bodies ask for ids only (``_source: false``); the fused top hits are fetched afterwards.
+Bodies ask for ids and each chunk's ``doc_id`` and ``modality`` (doc values, with
+``_source: false``), so that results can be grouped by document; the fused top hits are
+fetched afterwards.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from query_api.schemas import SearchFilters
 Body = dict[str, Any]
 
 TEXT_FIELD = "text"
+GROUP_FIELDS = ("doc_id", "modality")
+"""Doc values every retriever returns with a chunk id, for grouping by document."""
 TITLE_BOOST = 0.5
 CONTEXT_BOOST = 0.3
 """``title`` and ``context`` (the words around an image, a PDF page's text) help, but less
@@ -69,6 +73,7 @@ def bm25_body(text: str, filters: Sequence[Body], *, size: int) -> Body:
     return {
         "size": size,
         "_source": False,
+        "docvalue_fields": list(GROUP_FIELDS),
         "query": {
             "bool": {
                 "should": [
@@ -89,6 +94,7 @@ def plain_bm25_body(text: str, filters: Sequence[Body], *, size: int) -> Body:
     return {
         "size": size,
         "_source": False,
+        "docvalue_fields": list(GROUP_FIELDS),
         "query": {
             "bool": {
                 "must": [{"match": {TEXT_FIELD: {"query": text}}}],
@@ -110,6 +116,7 @@ def knn_body(
     return {
         "size": k,
         "_source": False,
+        "docvalue_fields": list(GROUP_FIELDS),
         "knn": {
             "field": field,
             "query_vector": [float(value) for value in vector],

@@ -1,7 +1,8 @@
 """``ChunkRetriever``: a query in, fused hits out.
 
     plan (which retrievers) ─ embed the query (worker thread) ─ run retrievers concurrently
-    ─ fuse with RRF ─ fetch the fused top-k sources (no vectors) ─ RetrievedChunk list
+    (chunk ids and their doc ids) ─ fuse with RRF ─ group by document (when asked) ─ fetch
+    the top-k sources (no vectors) ─ RetrievedChunk list
 
 Embedding is CPU-bound: it runs off the event loop, micro-batched across concurrent
 queries (``query_api.embedding``). The service is named ``ChunkRetriever`` because
@@ -27,10 +28,12 @@ from query_api.access import Caller, may_read
 from query_api.embedding import BatchingEmbedder
 from query_api.errors import InvalidQuery, ServiceUnavailable
 from query_api.fusion import fuse_rankings
+from query_api.grouping import group_by_document, ungrouped
 from query_api.hits import RetrievedChunk, chunk_from_source
 from query_api.index_space import IndexSpaceReader
 from query_api.planning import NEEDS_CLIP, PlannedRetriever, plan_fusion, plan_retrievers
 from query_api.queries import (
+    GROUP_FIELDS,
     SOURCE_FIELDS,
     bm25_body,
     clip_knn_body,
@@ -38,7 +41,7 @@ from query_api.queries import (
     plain_bm25_body,
     text_knn_body,
 )
-from query_api.schemas import Mode, Profile, Retriever, SearchFilters
+from query_api.schemas import GroupBy, Mode, Profile, Retriever, SearchFilters
 from query_api.settings import ApiSettings
 
 if TYPE_CHECKING:
@@ -58,6 +61,7 @@ class SearchQuery:
     modalities: tuple[str, ...] = ("text", "image")
     filters: SearchFilters = field(default_factory=SearchFilters)
     profile: Profile = Profile.DEFAULT
+    group_by: GroupBy | None = None
 
 
 @dataclass(frozen=True)
@@ -117,25 +121,44 @@ class ChunkRetriever:
         vectors = await self._embed(text, query.image, plan)
         timings["embed"] = _ms_since(started)
 
-        fusion = plan_fusion(profile=query.profile, k=query.k, settings=self._settings)
+        grouped = query.group_by is GroupBy.DOCUMENT
+        fusion = plan_fusion(
+            profile=query.profile, k=query.k, settings=self._settings, grouped=grouped
+        )
         started = time.perf_counter()
         rankings = await asyncio.gather(
             *(self._rank(p, text, vectors, query, caller, fusion.window) for p in plan)
         )
         timings["retrieve"] = _ms_since(started)
+        group_keys = {chunk_id: key for ranking in rankings for chunk_id, key in ranking}
         fused = fuse_rankings(
-            {p.retriever: ranking for p, ranking in zip(plan, rankings, strict=True)},
+            {
+                p.retriever: [chunk_id for chunk_id, _ in ranking]
+                for p, ranking in zip(plan, rankings, strict=True)
+            },
             k_constant=fusion.k_constant,
             weights=fusion.weights,
-        )[: query.k]
+        )
+        if grouped:
+            groups = group_by_document(
+                fused, group_keys, k=query.k, next_chunks=self._settings.group_next_chunks
+            )
+        else:
+            groups = ungrouped(fused, k=query.k)
 
         started = time.perf_counter()
-        sources = await self._fetch([hit.chunk_id for hit in fused])
+        sources = await self._fetch([group.best.chunk_id for group in groups])
         timings["fetch"] = _ms_since(started)
         chunks = [
-            chunk_from_source(sources[hit.chunk_id], hit)
-            for hit in fused
-            if hit.chunk_id in sources and may_read(sources[hit.chunk_id].get("acl"), caller)
+            chunk_from_source(
+                sources[group.best.chunk_id],
+                group.best,
+                matched_chunks=group.matched_chunks,
+                next_chunk_ids=group.next_chunk_ids,
+            )
+            for group in groups
+            if group.best.chunk_id in sources
+            and may_read(sources[group.best.chunk_id].get("acl"), caller)
         ]
         return SearchOutcome(chunks, tuple(p.retriever for p in plan), timings)
 
@@ -189,7 +212,8 @@ class ChunkRetriever:
         query: SearchQuery,
         caller: Caller,
         window: int,
-    ) -> list[str]:
+    ) -> list[tuple[str, tuple[str, ...]]]:
+        """``(chunk_id, group key)`` pairs, best first (the key: doc id and modality)."""
         clauses = filter_clauses(query.filters, caller.principals, planned.modalities)
         retriever = planned.retriever
         if retriever is Retriever.BM25:
@@ -203,7 +227,7 @@ class ChunkRetriever:
         response = await self._call(self._client.search(index=self._alias, body=body))
         if response is None:
             return []
-        return [str(hit["_id"]) for hit in response["hits"]["hits"]]
+        return [(str(hit["_id"]), _group_key(hit)) for hit in response["hits"]["hits"]]
 
     async def _fetch(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not chunk_ids:
@@ -236,6 +260,13 @@ class ChunkRetriever:
             raise ServiceUnavailable(
                 f"Elasticsearch could not run the search ({error.meta.status}): {error.message}"
             ) from error
+
+
+def _group_key(hit: dict[str, Any]) -> tuple[str, ...]:
+    """The hit's doc id and modality (doc values); a chunk without a doc id is a group of
+    its own."""
+    found = hit.get("fields", {})
+    return tuple(str((found.get(name) or [hit["_id"]])[0]) for name in GROUP_FIELDS)
 
 
 def _ms_since(started: float) -> float:

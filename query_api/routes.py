@@ -91,6 +91,7 @@ async def search(request: Request, found: Services, who: CallerDep) -> SearchRes
             modalities=tuple(search_request.modalities),
             filters=search_request.filters,
             profile=search_request.profile,
+            group_by=search_request.group_by,
         ),
         who,
     )
@@ -113,6 +114,7 @@ async def search(request: Request, found: Services, who: CallerDep) -> SearchRes
         hits=[to_hit(chunk, snippet_length=settings.snippet_length) for chunk in outcome.chunks],
         mode=search_request.mode,
         profile=search_request.profile,
+        group_by=search_request.group_by,
         took_ms=round(elapsed * 1000, 3),
     )
 

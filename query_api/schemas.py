@@ -41,6 +41,12 @@ class Profile(StrEnum):
     no extra fields, no grouping, no reranking, no per-request fusion overrides."""
 
 
+class GroupBy(StrEnum):
+    DOCUMENT = "document"
+    """One hit per document: its best chunk, with how many of its chunks matched. Text and
+    image chunks group apart (a document's best passage and its best image)."""
+
+
 class Retriever(StrEnum):
     BM25 = "bm25"
     TEXT_KNN = "text_knn"
@@ -75,6 +81,8 @@ class SearchRequest(BaseModel):
     k: int = Field(default=10, ge=1, le=MAX_K)
     mode: Mode = Mode.HYBRID
     profile: Profile = Profile.DEFAULT
+    group_by: GroupBy | None = None
+    """``document``: k counts documents, each hit is a document's best chunk."""
     filters: SearchFilters = Field(default_factory=SearchFilters)
 
     @model_validator(mode="after")
@@ -84,6 +92,8 @@ class SearchRequest(BaseModel):
             raise ValueError("give a text query, an image, or both")
         if not self.modalities:
             raise ValueError("modalities must name text, image or both")
+        if self.profile is Profile.PLAIN and self.group_by is not None:
+            raise ValueError("profile plain is the ungrouped baseline: drop group_by")
         return self
 
 
@@ -105,12 +115,18 @@ class Hit(BaseModel):
     """The fused RRF score (higher is better)."""
     retrievers: dict[Retriever, int]
     """Which retrievers found it, and at what rank (1-based)."""
+    matched_chunks: int | None = None
+    """With ``group_by: document``: how many of the document's chunks were among the
+    candidates (this hit is the best of them)."""
+    next_chunk_ids: list[str] | None = None
+    """With ``group_by: document``: the document's next best matching chunks, best first."""
 
 
 class SearchResponse(BaseModel):
     hits: list[Hit]
     mode: Mode
     profile: Profile = Profile.DEFAULT
+    group_by: GroupBy | None = None
     took_ms: float
 
 

@@ -23,7 +23,7 @@ from query_api.schemas import IMAGE_UPLOADED, SearchRequest
 
 FORM_OVERHEAD = 64 * 1024
 """Room for the form's text fields and multipart boundaries beyond the image itself."""
-FORM_FIELDS = ("query", "k", "mode", "profile", "modalities", "filters", "image")
+FORM_FIELDS = ("query", "k", "mode", "profile", "group_by", "modalities", "filters", "image")
 
 
 def body_limit(max_upload_bytes: int) -> int:
@@ -93,7 +93,7 @@ async def _from_form(form: FormData, max_upload_bytes: int) -> tuple[SearchReque
     elif upload is not None:
         raise InvalidQuery("the image form field must be a file part")
     fields: dict[str, Any] = {}
-    for name in ("query", "k", "mode", "profile", "image_base64"):
+    for name in ("query", "k", "mode", "profile", "group_by", "image_base64"):
         value = form.get(name)
         if isinstance(value, str) and value.strip():
             fields[name] = value

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from query_api.schemas import Retriever
 
 MIB = 1024 * 1024
+MAX_RANK_WINDOW = 1000
 
 
 class ApiKey(BaseModel):
@@ -61,8 +62,14 @@ class ApiSettings(BaseSettings):
     """RRF weight per retriever (missing = 1; 0 turns a retriever off)."""
     rrf_k: int = Field(default=60, ge=1)
     """RRF's rank constant: larger flattens the difference between top and lower ranks."""
-    rank_window_size: int = Field(default=20, ge=1, le=1000)
+    rank_window_size: int = Field(default=20, ge=1, le=MAX_RANK_WINDOW)
     """Each retriever returns ``max(k, rank_window_size)`` candidates for fusion."""
+    group_window_factor: int = Field(default=5, ge=1, le=100)
+    """With ``group_by``, each retriever returns ``max(rank_window_size, factor × k)``
+    candidates (at most 1,000), so that k distinct documents can be filled even when
+    several chunks of one document rank high."""
+    group_next_chunks: int = Field(default=3, ge=0, le=20)
+    """With ``group_by``, how many more chunk ids of each document a hit lists."""
     knn_candidates: dict[Retriever, KnnCandidates] = Field(default_factory=dict)
     """Per kNN retriever (missing = factor 5, minimum 50)."""
 

@@ -50,6 +50,11 @@ function describeRetrievers(retrievers) {
   return Object.entries(retrievers).map(([name, rank]) => `${name} #${rank}`).join(" · ");
 }
 
+function matchedText(hit) {
+  const more = (hit.matched_chunks || 0) - 1;
+  return more > 0 ? ` · ${more} more matching passage${more > 1 ? "s" : ""} in this document` : "";
+}
+
 async function search(event) {
   event.preventDefault();
   const query = $("query").value.trim();
@@ -58,6 +63,7 @@ async function search(event) {
   $("search-button").disabled = true;
   status.className = ""; status.textContent = "Searching…";
   const fields = { k: Number($("k").value) || 10, mode: $("mode").value, modalities: modalities() };
+  if ($("by-document").checked) fields.group_by = "document";
   let response;
   try {
     if (queryImage) {
@@ -66,6 +72,7 @@ async function search(event) {
       form.append("image", queryImage);
       form.append("k", String(fields.k));
       form.append("mode", fields.mode);
+      if (fields.group_by) form.append("group_by", fields.group_by);
       for (const modality of fields.modalities) form.append("modalities", modality);
       response = await fetch("/search", { method: "POST", body: form, headers: headers() });
     } else {
@@ -98,7 +105,7 @@ function render(result) {
         el("strong", {}, hit.title || hit.doc_id),
         el("div", { class: "source" }, where),
         el("p", { class: "snippet" }, hit.snippet || ""),
-        el("div", { class: "retrievers" }, describeRetrievers(hit.retrievers))));
+        el("div", { class: "retrievers" }, describeRetrievers(hit.retrievers), matchedText(hit))));
     }
   }
   $("search-status").textContent =

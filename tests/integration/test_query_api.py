@@ -11,6 +11,7 @@ import base64
 import io
 import itertools
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -145,7 +146,7 @@ async def indexed(
         "# Setup guide\n\nThe architecture diagram below shows the brokers.\n\n"
         "![Architecture diagram](diagram.png)\n"
     )
-    name = folder.name.lower().replace("_", "-")
+    name = f"{folder.name.lower().replace('_', '-')}-{uuid.uuid4().hex[:8]}"
     store = IndexerSettings(
         elasticsearch_url=es_url,
         chunks_alias=f"test-{name}-chunks",
@@ -533,3 +534,125 @@ async def test_plain_profile_is_the_fixed_baseline(indexed: Indexed) -> None:
         tuned_hits = await _search(other, query=query, k=10)
         assert all(set(hit["retrievers"]) == {"text_knn"} for hit in tuned_hits)
         assert tuned_hits[0]["score"] == pytest.approx(1 / 2)
+
+
+LIGHTHOUSE_TOPICS = {
+    "Lamp": "the lamp, its mantle, the paraffin vapour burner and the clockwork that turns "
+    "the lens",
+    "Lens": "the Fresnel lens, its prisms, the brass frame and the mercury bath it floats on",
+    "Fog signal": "the fog horn, the compressed air engine and the timing of the blasts",
+    "Log book": "the log book, the weather entries, passing ships and the keeper's watches",
+}
+
+
+def _lighthouse_manual() -> str:
+    """A long Markdown manual: several chunks of one document about one subject."""
+    sections = []
+    for heading, subject in LIGHTHOUSE_TOPICS.items():
+        sentences = [
+            f"The lighthouse keeper looks after {subject} every night of the year.",
+            f"Before sunset the keeper cleans {subject} and checks that nothing is worn.",
+            "A lighthouse keeper writes down every fault, repairs it before dawn and "
+            "reports it to the district superintendent by the next supply boat.",
+            f"In winter storms the keeper climbs the tower every two hours to watch {subject}.",
+        ]
+        sections.append(f"## {heading}\n\n" + " ".join(sentences * 4))
+    return "# Lighthouse keeping manual\n\n" + "\n\n".join(sections) + "\n"
+
+
+@dataclass
+class Manual:
+    retriever: Any
+    caller: Any
+    ids: dict[str, str]
+    filters: Any
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def manual(indexed: Indexed) -> AsyncIterator[Manual]:
+    """Two documents only the principal ``team-g`` may read (so no other test sees them):
+    a long manual (several chunks) and a short note, both about lighthouse keeping."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from query_api.access import Caller
+    from query_api.retrieval import ChunkRetriever
+    from query_api.schemas import SearchFilters
+
+    (indexed.folder / "lighthouse-manual.md").write_text(_lighthouse_manual())
+    (indexed.folder / "lighthouse-note.md").write_text(
+        "# Keeper's note\n\nThe lighthouse keeper must trim the lamp wick before sunset."
+    )
+    events = [
+        event.model_copy(update={"acl": ("team-g",)})
+        for event in _events(indexed.folder)
+        if Path(event.uri).name.startswith("lighthouse")
+    ]
+    encoders = indexed.app.state.services.encoders
+    store = ElasticsearchStore(indexed.store)
+    pipeline = IndexingPipeline(indexed.store, store, encoders, ContentReader(indexed.store))
+    await pipeline.setup()
+    result = await pipeline.process(events)
+    assert not result.failed(), result.failed()
+    await store.close()
+    await indexed.es.indices.refresh(index=indexed.store.chunks_alias)
+    ids = {Path(event.uri).name: event.doc_id for event in events}
+    executor = ThreadPoolExecutor(max_workers=1)
+    retriever = ChunkRetriever(
+        indexed.es, ApiSettings(), indexed.store.chunks_alias, encoders, executor
+    )
+    try:
+        yield Manual(
+            retriever,
+            Caller(name="keeper", principals=("team-g",)),
+            ids,
+            SearchFilters(doc_id=sorted(ids.values())),
+        )
+    finally:
+        await retriever.close()
+        executor.shutdown()
+
+
+async def test_group_by_document_gives_one_hit_per_document(
+    indexed: Indexed, manual: Manual
+) -> None:
+    from query_api.retrieval import SearchQuery
+    from query_api.schemas import GroupBy
+
+    question = "what does the lighthouse keeper do before sunset"
+    chunks = await manual.retriever.search(
+        SearchQuery(question, None, k=50, modalities=("text",), filters=manual.filters),
+        manual.caller,
+    )
+    by_doc = [chunk.doc_id for chunk in chunks.chunks]
+    manual_id = manual.ids["lighthouse-manual.md"]
+    assert by_doc.count(manual_id) >= 3, by_doc  # the manual's chunks crowd the list
+    grouped = await manual.retriever.search(
+        SearchQuery(
+            question,
+            None,
+            k=10,
+            modalities=("text",),
+            filters=manual.filters,
+            group_by=GroupBy.DOCUMENT,
+        ),
+        manual.caller,
+    )
+    assert sorted(chunk.doc_id for chunk in grouped.chunks) == sorted(manual.ids.values())
+    first_of = {doc_id: chunks.chunks[by_doc.index(doc_id)].chunk_id for doc_id in by_doc}
+    for chunk in grouped.chunks:
+        assert chunk.chunk_id == first_of[chunk.doc_id]
+        same_doc = [c.chunk_id for c in chunks.chunks if c.doc_id == chunk.doc_id]
+        assert chunk.matched_chunks == len(same_doc)
+        assert list(chunk.next_chunk_ids) == same_doc[1:4]
+    assert [c.doc_id for c in grouped.chunks] == list(dict.fromkeys(by_doc))
+    # Through HTTP, over the public corpus: distinct documents, counts on every hit.
+    response = await indexed.client.post(
+        "/search", json={"query": "lighthouse keeper", "k": 20, "group_by": "document"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["group_by"] == "document"
+    keys = [(hit["doc_id"], hit["modality"]) for hit in body["hits"]]
+    assert len(keys) == len(set(keys))
+    assert all(hit["matched_chunks"] >= 1 for hit in body["hits"])
+    assert set(manual.ids.values()).isdisjoint(hit["doc_id"] for hit in body["hits"])

@@ -116,6 +116,12 @@ def _detail(response: httpx.Response) -> str:
         ({"query": "x", "k": 101}, 422, "k: Input should be less than or equal to 100"),
         ({"query": "x", "mode": "fuzzy"}, 422, "mode: Input should be"),
         ({"query": "x", "profile": "tuned"}, 422, "profile: Input should be 'default' or 'plain'"),
+        ({"query": "x", "group_by": "page"}, 422, "group_by: Input should be 'document'"),
+        (
+            {"query": "x", "profile": "plain", "group_by": "document"},
+            422,
+            "profile plain is the ungrouped baseline: drop group_by",
+        ),
         ({"query": "x", "filters": {"colour": ["red"]}}, 422, "filters.colour: unknown field"),
         ({"query": "x", "page": 2}, 422, "page: unknown field"),
         ({"query": "x", "modalities": []}, 422, "modalities must name text, image or both"),

@@ -53,6 +53,17 @@ def test_a_text_chunk_has_no_image_url() -> None:
     assert hit.snippet == "Kafka keeps order."
 
 
+def test_grouped_hits_carry_match_counts_and_next_chunks() -> None:
+    source = {**SOURCE, "modality": "text", "text": "one"}
+    grouped = chunk_from_source(
+        source, FusedHit("c1", 0.1), matched_chunks=3, next_chunk_ids=("c7", "c9")
+    )
+    hit = to_hit(grouped, snippet_length=300)
+    assert (hit.matched_chunks, hit.next_chunk_ids) == (3, ["c7", "c9"])
+    plain = to_hit(chunk_from_source(source, FusedHit("c1", 0.1)), snippet_length=300)
+    assert (plain.matched_chunks, plain.next_chunk_ids) == (None, None)
+
+
 def test_snippets_cut_at_a_word_boundary() -> None:
     text = "alpha beta gamma delta epsilon zeta eta theta"
     assert snippet(text, 100) == text

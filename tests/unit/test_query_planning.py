@@ -141,3 +141,12 @@ def test_plain_fusion_is_rrf_60_with_equal_weights_whatever_the_settings() -> No
     default = plan_fusion(profile=Profile.DEFAULT, k=10, settings=tuned)
     assert (default.k_constant, default.window) == (5, 200)
     assert default.weights == tuned.weights
+
+
+def test_grouping_widens_each_retrievers_window_to_fill_k_documents() -> None:
+    settings = ApiSettings(rank_window_size=20, group_window_factor=5)
+    assert plan_fusion(profile=Profile.DEFAULT, k=10, settings=settings).window == 20
+    assert plan_fusion(profile=Profile.DEFAULT, k=10, settings=settings, grouped=True).window == 50
+    assert plan_fusion(profile=Profile.DEFAULT, k=2, settings=settings, grouped=True).window == 20
+    wide = ApiSettings(group_window_factor=50)
+    assert plan_fusion(profile=Profile.DEFAULT, k=100, settings=wide, grouped=True).window == 1000

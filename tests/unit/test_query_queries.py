@@ -78,6 +78,7 @@ def test_bm25_matches_text_with_title_and_context_boosted_lower() -> None:
     assert bm25_body("kafka lag", clauses, size=20) == {
         "size": 20,
         "_source": False,
+        "docvalue_fields": ["doc_id", "modality"],
         "query": {
             "bool": {
                 "should": [
@@ -98,6 +99,7 @@ def test_plain_bm25_matches_the_chunk_text_only() -> None:
     assert plain_bm25_body("kafka lag", clauses, size=30) == {
         "size": 30,
         "_source": False,
+        "docvalue_fields": ["doc_id", "modality"],
         "query": {
             "bool": {
                 "must": [{"match": {"text": {"query": "kafka lag"}}}],
@@ -112,6 +114,7 @@ def test_text_knn_filters_inside_the_knn_search() -> None:
     assert text_knn_body([0.5, 0.25], clauses, k=10, num_candidates=50) == {
         "size": 10,
         "_source": False,
+        "docvalue_fields": ["doc_id", "modality"],
         "knn": {
             "field": "text_vector",
             "query_vector": [0.5, 0.25],

@@ -1,0 +1,80 @@
+"""Grouping fused candidates by document."""
+
+from __future__ import annotations
+
+import pytest
+
+from query_api.fusion import FusedHit, fuse_rankings
+from query_api.grouping import DocumentGroup, group_by_document, ungrouped
+from query_api.schemas import Retriever
+
+
+def _hits(*chunk_ids: str) -> list[FusedHit]:
+    return [FusedHit(chunk_id, 1 / (60 + rank)) for rank, chunk_id in enumerate(chunk_ids, 1)]
+
+
+DOCS = {"c1": "d1", "c2": "d2", "c3": "d1", "c4": "d3", "c5": "d1", "c6": "d2"}
+
+
+def test_each_document_is_its_best_chunk_in_candidate_order() -> None:
+    hits = _hits("c1", "c2", "c3", "c4", "c5", "c6")
+    groups = group_by_document(hits, DOCS, k=10, next_chunks=3)
+    assert groups == [
+        DocumentGroup(hits[0], matched_chunks=3, next_chunk_ids=("c3", "c5")),
+        DocumentGroup(hits[1], matched_chunks=2, next_chunk_ids=("c6",)),
+        DocumentGroup(hits[3], matched_chunks=1, next_chunk_ids=()),
+    ]
+
+
+def test_k_counts_documents_and_matches_count_the_whole_candidate_list() -> None:
+    hits = _hits("c1", "c3", "c5", "c2", "c4", "c6")
+    groups = group_by_document(hits, DOCS, k=2, next_chunks=1)
+    assert [group.best.chunk_id for group in groups] == ["c1", "c2"]
+    assert [group.matched_chunks for group in groups] == [3, 2]
+    assert [group.next_chunk_ids for group in groups] == [("c3",), ("c6",)]
+    assert group_by_document(hits, DOCS, k=1, next_chunks=0)[0].next_chunk_ids == ()
+
+
+def test_a_chunk_without_a_known_document_is_its_own_group() -> None:
+    groups = group_by_document(_hits("x", "c1", "y", "c3"), DOCS, k=10, next_chunks=2)
+    assert [(group.best.chunk_id, group.matched_chunks) for group in groups] == [
+        ("x", 1),
+        ("c1", 2),
+        ("y", 1),
+    ]
+
+
+def test_keys_may_be_tuples_so_text_and_images_of_a_document_group_apart() -> None:
+    keys = {"t1": ("d1", "text"), "i1": ("d1", "image"), "t2": ("d1", "text")}
+    groups = group_by_document(_hits("t1", "t2", "i1"), keys, k=10, next_chunks=3)
+    assert [(g.best.chunk_id, g.matched_chunks) for g in groups] == [("t1", 2), ("i1", 1)]
+
+
+def test_grouping_keeps_fused_scores_and_ranks() -> None:
+    fused = fuse_rankings(
+        {Retriever.BM25: ["c3", "c1", "c4"], Retriever.TEXT_KNN: ["c1", "c2", "c3"]}
+    )
+    groups = group_by_document(fused, DOCS, k=10, next_chunks=3)
+    best = groups[0].best
+    assert best.chunk_id == "c1"
+    assert best.ranks == {Retriever.BM25: 2, Retriever.TEXT_KNN: 1}
+    assert groups[0].next_chunk_ids == ("c3",)
+    assert [g.best.score for g in groups] == sorted((g.best.score for g in groups), reverse=True)
+
+
+def test_nothing_to_group() -> None:
+    assert group_by_document([], DOCS, k=5, next_chunks=2) == []
+
+
+@pytest.mark.parametrize(("k", "next_chunks"), [(0, 1), (3, -1)])
+def test_bad_bounds_are_refused(k: int, next_chunks: int) -> None:
+    with pytest.raises(ValueError, match="k must be"):
+        group_by_document(_hits("c1"), DOCS, k=k, next_chunks=next_chunks)
+
+
+def test_ungrouped_is_the_top_k_with_no_match_counts() -> None:
+    hits = _hits("c1", "c2", "c3")
+    assert ungrouped(hits, k=2) == [
+        DocumentGroup(hits[0], matched_chunks=None),
+        DocumentGroup(hits[1], matched_chunks=None),
+    ]
