@@ -15,9 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from mmrag.evaluation.labelled_set import SPLITS, LabelledSetError, load_labelled_set, select_split
 from mmrag.evaluation.runs import MAX_CHUNK_K, MODES, parse_modes, plan_runs
 
-console = Console()
-errors = Console(stderr=True)
-
 
 def evaluate(
     labelled_set: Annotated[
@@ -57,6 +54,7 @@ def evaluate(
     from mmrag.evaluation.report import ask_table, evaluation_json, results_table
     from mmrag.evaluation.runner import Evaluator
 
+    console, errors = Console(), Console(stderr=True)
     if split not in SPLITS:
         raise typer.BadParameter(f"choose from {', '.join(SPLITS)}", param_hint="--split")
     try:

@@ -109,11 +109,12 @@ def _ask_json(summary: AskSummary) -> dict[str, Any]:
 def _caption(evaluation: Evaluation) -> str:
     settings = evaluation.settings
     collapsed = f"{settings['chunk_k']} chunks per query collapsed to documents"
-    grouping = (
-        f"modes grouped by document by the API, baselines {collapsed}"
-        if settings["group_by"]
-        else collapsed
-    )
+    if not settings["group_by"]:
+        grouping = collapsed
+    elif any(run.spec.baseline for run in evaluation.runs):
+        grouping = f"modes grouped by document by the API, baselines: {collapsed}"
+    else:
+        grouping = "grouped by document by the API"
     return (
         "recall@n: share of questions with an expected page among the top n distinct "
         f"documents; {grouping}; took {evaluation.elapsed_s:.1f} s"
