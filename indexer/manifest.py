@@ -11,6 +11,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from indexer.events import ChangeEvent, utc_now
+from indexer.read_scope import declared_root
 
 
 class DocumentFields(BaseModel):
@@ -26,6 +27,9 @@ class DocumentFields(BaseModel):
     acl: tuple[str, ...] = ()
     author: str | None = None
     url: str | None = None
+    root: str | None = None
+    """The watched root a file-system document was read under (``indexer.read_scope``):
+    where the thumbnail route may read it again. Kept in the manifest only."""
 
     @classmethod
     def from_event(cls, event: ChangeEvent, title: str | None = None) -> DocumentFields:
@@ -38,6 +42,7 @@ class DocumentFields(BaseModel):
             acl=event.acl,
             author=event.metadata.author,
             url=event.metadata.url,
+            root=declared_root(event),
         )
 
 

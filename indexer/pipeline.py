@@ -236,7 +236,7 @@ class IndexingPipeline:
     async def _read(self, event: ChangeEvent, uri: str) -> bytes:
         if event.text is not None:
             return event.text.encode()
-        return await self._reader.read_document(uri)
+        return await self._reader.read_document(uri, self._reader.scope_of(event))
 
     async def _with_assets(
         self, document: ExtractedDocument, event: ChangeEvent, uri: str
@@ -262,7 +262,8 @@ class IndexingPipeline:
                 resolved.append(image)
                 continue
             try:
-                data = await self._reader.read_image(image.reference, uri)
+                scope = self._reader.scope_of(event)
+                data = await self._reader.read_image(image.reference, uri, scope)
             except Exception as error:
                 warnings.append(f"image {image.reference} skipped: {error}")
                 continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,8 +25,14 @@ class IndexerSettings(BaseSettings):
     vector_index_type: Literal["int8_hnsw", "hnsw", "bbq_hnsw"] = "int8_hnsw"
     bulk_max_retries: int = 5
     allowed_roots: tuple[Path, ...] = ()
-    """Local directories the indexer may read files from; empty allows any local path
-    (fine on a single machine; set it wherever events come from others)."""
+    """A ceiling on local reads: when set, no file outside these directories is read,
+    whatever a source declares; also the roots of file-system (``fs:``) events that
+    declare none. Empty: no ceiling beyond each source's own roots (``indexer.read_scope``)."""
+    source_roots: dict[str, tuple[Path, ...]] = Field(default_factory=dict)
+    """The local directories each source's events may read, as JSON, e.g.
+    ``MMRAG_SOURCE_ROOTS='{"fs:docs": ["/srv/docs"]}'``; it overrides the root a watcher
+    declares on its events. Other sources than ``fs:`` ones read no local file unless
+    listed; ``cms:`` sources may not be listed (webhooks never name local files)."""
     asset_allowed_hosts: tuple[str, ...] = ()
     """Hosts that images referenced by URL (CMS assets, HTML ``<img>``) may be fetched from;
     empty means none: remote images are then skipped."""
@@ -37,3 +43,22 @@ class IndexerSettings(BaseSettings):
     fetch_timeout_s: float = 10.0
     chunk_max_tokens: int = 200
     chunk_overlap_tokens: int = 40
+
+    @field_validator("source_roots")
+    @classmethod
+    def _no_cms_roots(cls, value: dict[str, tuple[Path, ...]]) -> dict[str, tuple[Path, ...]]:
+        for source, roots in value.items():
+            if source.startswith("cms:"):
+                raise ValueError(f"{source}: CMS and webhook sources may not read local files")
+            for root in roots:
+                if not root.is_absolute():
+                    raise ValueError(f"{source}: root {root} is not an absolute path")
+        return value
+
+    @field_validator("asset_allowed_schemes")
+    @classmethod
+    def _remote_schemes_only(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - {"http", "https"}
+        if unknown:
+            raise ValueError(f"only http and https assets can be fetched, not {sorted(unknown)}")
+        return value

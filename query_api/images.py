@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from threading import Lock
 
 from PIL import Image
@@ -87,3 +89,36 @@ class ThumbnailCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class FailureCache:
+    """Why an image could not be served, remembered for ``ttl_s`` seconds (by chunk id and
+    image hash), so that a caller repeating the request costs no read or extraction."""
+
+    def __init__(
+        self, capacity: int, ttl_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._capacity = capacity
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._items: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key: tuple[str, str]) -> str | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            if found[0] <= self._clock():
+                del self._items[key]
+                return None
+            return found[1]
+
+    def put(self, key: tuple[str, str], reason: str) -> None:
+        if self._capacity <= 0 or self._ttl_s <= 0:
+            return
+        with self._lock:
+            self._items[key] = (self._clock() + self._ttl_s, reason)
+            self._items.move_to_end(key)
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)

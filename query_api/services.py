@@ -71,11 +71,12 @@ class QueryServices:
             retriever=ChunkRetriever(client, settings, store.chunks_alias, encoders, executor),
             thumbnails=ThumbnailService(
                 client,
-                store.chunks_alias,
+                store,
                 reader,
                 limits,
                 max_side=settings.thumbnail_max_side,
                 cache_size=settings.thumbnail_cache_size,
+                failure_ttl_s=settings.thumbnail_failure_ttl_s,
             ),
             reader=reader,
             lag=KafkaLagProbe(

@@ -83,6 +83,18 @@ class ApiSettings(BaseSettings):
     snippet_length: int = Field(default=300, ge=20)
     thumbnail_max_side: int = Field(default=256, ge=16, le=2048)
     thumbnail_cache_size: int = Field(default=256, ge=0)
+    thumbnail_failure_ttl_s: float = Field(default=30.0, ge=0)
+    """An image that could not be read is answered (404) from memory this long."""
+    anonymous_image_rate: float = Field(default=5.0, ge=0)
+    """Thumbnails per second one client address may fetch without an API key, on average
+    (a token bucket; 0 = unlimited); over it: 429 with ``Retry-After``."""
+    anonymous_image_burst: int = Field(default=50, ge=1)
+    """…and at once (a result page's worth of thumbnails)."""
+    max_body_bytes: int = Field(default=1 * MIB, gt=0)
+    """Largest JSON body (``/ask``, JSON ``/search``); a multipart ``/search`` may carry
+    ``max_upload_bytes`` + this. Counted while the body streams in: over it is a 413."""
+    protect_ops: bool | None = None
+    """``/metrics`` and ``/health`` need an API key too; unset: when ``require_api_key``."""
     elasticsearch_timeout_s: float = Field(default=10.0, gt=0)
 
     kafka_bootstrap: str = Field(

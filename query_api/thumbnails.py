@@ -9,10 +9,12 @@ Where the bytes come from, by what the chunk records:
                             ``image_index`` (and ``page``) is extracted
     an image document       the file itself
 
-``ContentReader`` enforces ``MMRAG_ALLOWED_ROOTS`` and the allowed asset hosts, so the
-API reads nothing the indexer could not. The bytes must still hash to the chunk's
-``image_sha256``: an image that changed since it was indexed is not served as if it were
-the one that matched.
+``ContentReader`` enforces the same roots as the worker (``indexer.read_scope``: the
+source's roots in ``MMRAG_SOURCE_ROOTS``, else the watched root recorded in the document's
+manifest, within ``MMRAG_ALLOWED_ROOTS``) and the allowed asset hosts, so the API reads
+nothing the indexer could not; CMS documents never give a local file. The bytes must
+still hash to the chunk's ``image_sha256``: an image that changed since it was indexed is
+not served as if it were the one that matched.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 from indexer.errors import IndexerError, TransientError
 from indexer.extract import ExtractionLimits, resolve_content_type
 from indexer.extract.pdf import extract_pdf_image
-from indexer.sources import ContentReader
+from indexer.read_scope import FILE_SYSTEM_PREFIX, ReadScope, local_path_of, scope_for
+from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader, resolve_reference
 from query_api.access import Caller, may_read
 from query_api.errors import NotFound, ServiceUnavailable
-from query_api.images import ThumbnailCache, make_thumbnail
+from query_api.images import FailureCache, ThumbnailCache, make_thumbnail
 
 IMAGE_FIELDS = [
     "doc_id",
+    "source",
     "modality",
     "uri",
     "acl",
@@ -51,22 +56,26 @@ class ThumbnailService:
     def __init__(
         self,
         client: AsyncElasticsearch,
-        chunks_alias: str,
+        store: IndexerSettings,
         reader: ContentReader,
         limits: ExtractionLimits,
         *,
         max_side: int,
         cache_size: int,
+        failure_ttl_s: float = 30.0,
     ) -> None:
         self._client = client
-        self._alias = chunks_alias
+        self._store = store
         self._reader = reader
         self._limits = limits
         self._max_side = max_side
         self.cache = ThumbnailCache(cache_size)
+        self.failures = FailureCache(cache_size, failure_ttl_s)
 
     async def thumbnail(self, chunk_id: str, caller: Caller) -> bytes:
-        """A JPEG thumbnail; 404 for an unknown, non-image or unreadable chunk."""
+        """A JPEG thumbnail; 404 for an unknown, non-image or unreadable chunk. An image
+        that could not be read is answered from memory for ``failure_ttl_s``, so repeated
+        calls do not re-read or re-extract it."""
         source = await self._chunk(chunk_id)
         if source.get("modality") != "image" or not may_read(source.get("acl"), caller):
             raise NotFound(f"no image chunk {chunk_id!r}")
@@ -74,6 +83,9 @@ class ThumbnailService:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
+        failure = self.failures.get(key)
+        if failure is not None:
+            raise NotFound(failure)
         try:
             data = await self._image_bytes(source)
             if hashlib.sha256(data).hexdigest() != source.get("image_sha256"):
@@ -87,39 +99,70 @@ class ThumbnailService:
         except TransientError as error:
             raise ServiceUnavailable(f"the image is unavailable right now: {error}") from error
         except IndexerError as error:
-            raise NotFound(f"the image of {chunk_id!r} cannot be read: {error.reason}") from error
+            reason = f"the image of {chunk_id!r} cannot be read: {error.reason}"
+            self.failures.put(key, reason)
+            raise NotFound(reason) from error
+        except NotFound as error:
+            self.failures.put(key, error.reason)
+            raise
         self.cache.put(key, thumbnail)
         return thumbnail
 
     async def _chunk(self, chunk_id: str) -> Mapping[str, Any]:
+        return await self._get(self._store.chunks_alias, chunk_id, IMAGE_FIELDS, "chunk")
+
+    async def _get(
+        self, index: str, document_id: str, fields: list[str], what: str
+    ) -> Mapping[str, Any]:
         try:
-            response = await self._client.get(
-                index=self._alias, id=chunk_id, source_includes=IMAGE_FIELDS
-            )
+            response = await self._client.get(index=index, id=document_id, source_includes=fields)
         except NotFoundError as error:
-            raise NotFound(f"no image chunk {chunk_id!r}") from error
+            raise NotFound(f"no image {what} {document_id!r}") from error
         except (TransportConnectionError, ConnectionTimeout) as error:
             raise ServiceUnavailable(f"Elasticsearch is unavailable: {error}") from error
         except ApiError as error:
             raise ServiceUnavailable(
-                f"cannot read chunk {chunk_id!r} ({error.meta.status}): {error.message}"
+                f"cannot read {what} {document_id!r} ({error.meta.status}): {error.message}"
             ) from error
         return dict(response["_source"])
+
+    async def _scope(self, source: Mapping[str, Any], target: str) -> ReadScope:
+        """The roots the worker read this document under: the source's configured roots,
+        else the watched root its manifest records (looked up only for a local target)."""
+        name = str(source.get("source", ""))
+        root = None
+        if (
+            local_path_of(target) is not None
+            and name.startswith(FILE_SYSTEM_PREFIX)
+            and name not in self._store.source_roots
+        ):
+            manifest = await self._get(
+                self._store.documents_index,
+                str(source.get("doc_id", "")),
+                ["manifest.fields.root"],
+                "document",
+            )
+            fields = manifest.get("manifest", {}).get("fields") or {}
+            root = fields.get("root") if isinstance(fields.get("root"), str) else None
+        return scope_for(name, root, self._store)
 
     async def _image_bytes(self, source: Mapping[str, Any]) -> bytes:
         uri = str(source.get("uri", ""))
         reference = source.get("image_reference")
         if reference:
-            return await self._reader.read_image(str(reference), uri)
+            scope = await self._scope(source, resolve_reference(str(reference), uri))
+            return await self._reader.read_image(str(reference), uri, scope)
         name = uri.rstrip("/").rsplit("/", 1)[-1]
         content_type = resolve_content_type(source.get("content_type"), name)
         if content_type == "application/pdf":
-            document = await self._reader.read_document(uri)
+            scope = await self._scope(source, uri)
+            document = await self._reader.read_document(uri, scope)
             return await asyncio.to_thread(
                 _pdf_image, document, source.get("page"), source.get("image_index"), self._limits
             )
         if content_type and content_type.startswith("image/"):
-            return await self._reader.read_document(uri)
+            scope = await self._scope(source, uri)
+            return await self._reader.read_document(uri, scope)
         raise NotFound(f"no stored image behind {uri!r} (content type {content_type})")
 
 

@@ -145,6 +145,13 @@ def _event(
     acl: tuple[str, ...] = (),
 ) -> ChangeEvent:
     source = context.source
+    for asset in assets:  # the worker refuses them too; here the sender learns why
+        scheme = urlsplit(asset.uri).scheme.lower()
+        if scheme == "file" or (not scheme and asset.uri.startswith(("/", "\\"))):
+            raise PayloadError(
+                f"entry {key!r}: asset {asset.uri[:200]!r} names a local file "
+                "(webhooks may reference http(s) URLs only)"
+            )
     doc_id = derive_doc_id(source, key)
     try:
         return ChangeEvent(

@@ -85,6 +85,7 @@ def api_url(es_url: str, unique_name: str, tiny_random_clip: Path, tmp_path: Pat
         elasticsearch_url=es_url,
         chunks_alias=f"test-{unique_name}-chunks",
         documents_index=f"test-{unique_name}-documents",
+        allowed_roots=(tmp_path,),  # events made here declare no watched root
     )
     encoders = load_encoders(EncoderSettings(clip_model=str(tiny_random_clip)))
     asyncio.run(_index(settings, encoders, _corpus(tmp_path / "docs")))

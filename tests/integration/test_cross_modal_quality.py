@@ -81,6 +81,7 @@ async def test_text_to_image_and_image_to_text_with_real_clip(
         elasticsearch_url=es_url,
         chunks_alias=f"test-{suffix}-chunks",
         documents_index=f"test-{suffix}-documents",
+        allowed_roots=(tmp_path,),  # events made here declare no watched root
     )
     encoders = load_encoders(EncoderSettings(clip_model=REAL_CLIP, clip_required=True))
     events = []
