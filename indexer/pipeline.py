@@ -57,7 +57,9 @@ class IndexingPipeline:
         self._store = store
         self._encoders = encoders
         self._reader = reader
-        self._chunking = ChunkingOptions(settings.chunk_max_tokens, settings.chunk_overlap_tokens)
+        self._chunking = ChunkingOptions(
+            settings.chunk_max_tokens, settings.chunk_overlap_tokens, tokenizer=encoders.text
+        )
         self._limits = ExtractionLimits(
             max_bytes=settings.max_document_bytes, max_image_pixels=settings.max_image_pixels
         )
@@ -209,7 +211,11 @@ class IndexingPipeline:
                 limits=self._limits,
             )
             document = await self._with_assets(document, event, step.read_uri or event.uri)
-            chunks = await asyncio.to_thread(build_chunks, target.doc_id, document, self._chunking)
+            # the source's title, else the page's own, else the file name
+            title = event.metadata.title or document.title or _name_of(step.read_uri or event.uri)
+            chunks = await asyncio.to_thread(
+                build_chunks, target.doc_id, document, self._chunking, title
+            )
         except TransientError:
             raise
         except PermanentError as error:
@@ -219,7 +225,7 @@ class IndexingPipeline:
             logger.exception("extraction_crashed doc_id=%s uri=%s", event.doc_id, uri)
             _fail(target, event, "extract", f"extraction crashed: {type(error).__name__}: {error}")
             return
-        fields = DocumentFields.from_event(event, document.title)
+        fields = DocumentFields.from_event(event, title)
         fields = fields.model_copy(update={"uri": step.read_uri or fields.uri})
         target.chunks = {chunk.chunk_id: chunk for chunk in chunks}
         target.manifest = Manifest(

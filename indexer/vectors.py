@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from indexer.chunks import Chunk
+from indexer.chunks import Chunk, embedded_text
 from indexer.encoders.base import Encoders
 from indexer.settings import IndexerSettings
 
@@ -31,11 +31,11 @@ class ChunkVectors:
 
 
 def text_for_text_model(chunk: Chunk, ocr_text: str = "") -> str:
-    """A text chunk's text; for an image, what describes it (alt text, caption, name),
-    the text read in it, and the words around it (the PDF page, the section), so images
-    are found by text even without a CLIP model."""
+    """A text chunk's context (title and heading path) and text; for an image, what
+    describes it (alt text, caption, name), the text read in it, and the words around it
+    (the PDF page, the section), so images are found by text even without a CLIP model."""
     if chunk.image is None:
-        return chunk.text
+        return embedded_text(chunk)
     context = (chunk.context or "").strip()[:CONTEXT_CHARS]
     parts = (chunk.text.strip(), ocr_text.strip()[:OCR_CHARS], context)
     return " — ".join(part for part in parts if part)

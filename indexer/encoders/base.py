@@ -16,7 +16,30 @@ if TYPE_CHECKING:
     Vectors = NDArray[np.float32]
 
 
-class TextEmbedder(Protocol):
+class TokenCounter(Protocol):
+    """Counts tokens the way a text encoder does, so that chunks are sized to its window.
+
+    Chunking asks it about every paragraph (and sentence of a long one), so counting must
+    be cheap and safe to call from a worker thread.
+    """
+
+    @property
+    def tokenizer_name(self) -> str:
+        """What counts: a change re-chunks every document (it is in the chunking version)."""
+        ...
+
+    @property
+    def max_input_tokens(self) -> int:
+        """Tokens of text the encoder reads, special tokens excluded; the rest is cut."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` without special tokens; additive over whitespace-separated
+        pieces for WordPiece/BPE tokenizers (chunking relies on that)."""
+        ...
+
+
+class TextEmbedder(TokenCounter, Protocol):
     """Embeds text for text→text retrieval. Vectors are L2-normalised float32 rows."""
 
     @property

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,6 +55,12 @@ class SentenceTransformerEmbedder:
             raise ValueError(f"{model} does not say its embedding dimension")
         self._dimensions = int(dimensions)
         self._name = model + ("@bf16" if self._bf16 else "")
+        self._model_id = model
+        # counting uses its own copy: encode() reconfigures the shared tokenizer's
+        # truncation and padding, and a Rust tokenizer in use by two threads raises
+        self._counter = copy.deepcopy(self._model.tokenizer)
+        self._counter_lock = threading.Lock()
+        self._special_tokens = len(self._counter("")["input_ids"])
         logger.info(
             "loaded text_model=%s from=%s dims=%d device=%s bf16=%s",
             model,
@@ -72,10 +80,21 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_tokens(self) -> int:
+        """The model's window, special tokens included."""
         return int(self._model.max_seq_length or 512)
 
+    @property
+    def max_input_tokens(self) -> int:
+        return self.max_tokens - self._special_tokens
+
+    @property
+    def tokenizer_name(self) -> str:
+        return f"{self._model_id}@{self.max_tokens}"
+
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._counter_lock:
+            encoded = self._counter(text, add_special_tokens=False, verbose=False)
+        return len(encoded["input_ids"])
 
     def embed_texts(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if not texts:

@@ -33,8 +33,9 @@ def change_to_event(
     current_path = change.new_path if change.op is Operation.MOVE else change.path
     assert current_path is not None
     observed = change.observed
+    # no title: the indexer takes the document's own (HTML <title>, first heading …) and
+    # falls back to the file name only when the document has none
     metadata = DocumentMetadata(
-        title=PurePosixPath(current_path).name,
         size_bytes=observed.size if observed is not None else None,
         extra={"root": str(root), "path": current_path},
     )

@@ -6,6 +6,7 @@ import itertools
 import random
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -15,8 +16,19 @@ from indexer.chunking import (
     chunk_text_parts,
     normalise_for_identity,
 )
-from indexer.documents import ExtractedDocument, TextPart
+from indexer.chunks import (
+    ChunkingOptions,
+    build_chunks,
+    chunk_context,
+    chunk_identity,
+    embedded_text,
+)
+from indexer.documents import ExtractedDocument, Modality, TextPart
+from indexer.encoders.sentence_transformer import SentenceTransformerEmbedder
+from indexer.encoders.settings import EncoderSettings
 from indexer.extract import extract_document
+
+FIXTURES = Path(__file__).parent / "fixtures" / "html"
 
 SENTENCES = [
     "The watcher notices a changed file and publishes an event keyed by the document id.",
@@ -355,3 +367,101 @@ def test_normalised_identity_ignores_whitespace_but_not_words() -> None:
         original
     )
     assert normalise_for_identity("cafe\u0301") == normalise_for_identity("café")
+
+
+# --- contextual chunks and token-exact sizing -------------------------------------------
+
+
+class WordCounter:
+    """A token counter where a token is a whitespace-separated word (pure tests)."""
+
+    tokenizer_name = "words"
+    max_input_tokens = 60
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+
+def test_chunk_context_leaves_out_a_first_heading_that_repeats_the_title() -> None:
+    count = WordCounter().count_tokens
+    assert chunk_context("Joins", "2.6. Joins > Outer joins", count, 48) == "Joins > Outer joins"
+    assert chunk_context("Guide", "Install > Linux", count, 48) == "Guide > Install > Linux"
+    assert chunk_context(None, "Install", count, 48) == "Install"
+    assert chunk_context("Guide", None, count, 48) == "Guide"
+    assert chunk_context(None, None, count, 48) == ""
+
+
+def test_chunk_context_over_budget_drops_middle_headings_then_words() -> None:
+    count = WordCounter().count_tokens
+    context = chunk_context("A long title", "one two > three > four five", count, 6)
+    assert context == "A long title > four five"
+    assert chunk_context("w " * 20, None, count, 5) == "w w w w w"
+
+
+def test_embedded_text_is_context_then_text_and_stored_text_is_the_slice() -> None:
+    document = extract_document(
+        b"<title>Joins | Docs</title><h1>Joins</h1><p>Intro.</p><h2>Outer</h2><p>Left rows.</p>",
+        "text/html",
+    )
+    chunks = build_chunks("d", document, ChunkingOptions(tokenizer=WordCounter()))
+    assert [embedded_text(chunk) for chunk in chunks] == [
+        "Joins\n\nJoins\n\nIntro.",
+        "Joins > Outer\n\nOuter\n\nLeft rows.",
+    ]
+    full = document.full_text
+    for chunk in chunks:
+        position = chunk.position
+        assert chunk.text == full[position.char_start : position.char_end]
+
+
+def test_chunk_ids_follow_the_context_that_was_embedded() -> None:
+    document = ExtractedDocument(title="T", text_parts=(TextPart("Same text.", section="S"),))
+    options = ChunkingOptions()
+    [first] = build_chunks("d", document, options, "Title one")
+    [again] = build_chunks("d", document, options, "Title one")
+    [renamed] = build_chunks("d", document, options, "Title two")
+    assert first.chunk_id == again.chunk_id
+    assert renamed.chunk_id != first.chunk_id  # the old vector embedded the old title
+    bare = ExtractedDocument(title=None, text_parts=(TextPart("Same text."),))
+    [plain] = build_chunks("d", bare, options)
+    assert plain.chunk_id == chunk_identity("d", Modality.TEXT, "Same text.", 0)
+
+
+def test_chunk_size_is_capped_by_the_window_minus_the_context_budget() -> None:
+    options = ChunkingOptions(max_tokens=200, overlap_tokens=40, tokenizer=WordCounter())
+    assert options.chunk_tokens == 60 - 48
+    assert options.chunk_overlap == 3
+    assert ChunkingOptions(max_tokens=200).chunk_tokens == 200
+    assert "words" in options.version
+    assert options.version != ChunkingOptions().version
+
+
+@pytest.fixture(scope="module")
+def minilm() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2", EncoderSettings())
+
+
+def test_no_embedded_text_exceeds_the_minilm_window(minilm: SentenceTransformerEmbedder) -> None:
+    """Real pages (the HTML fixtures), a long title, and text that tokenises badly."""
+    assert minilm.max_input_tokens == 254  # 256 less [CLS] and [SEP]
+    hostile = " ".join(
+        ["x" * 300, "ünïcödé " * 80, "2024-11-30T12:00:00Z " * 60, "a.b.c/d?e=f " * 90]
+    )
+    documents = [
+        extract_document(path.read_bytes(), "text/html", name=path.name)
+        for path in sorted(FIXTURES.glob("*.html"))
+    ]
+    documents.append(
+        ExtractedDocument(title="T", text_parts=(TextPart(hostile, section="A > B > C"),))
+    )
+    options = ChunkingOptions(max_tokens=400, overlap_tokens=40, tokenizer=minilm)
+    assert options.chunk_tokens == 254 - 48
+    long_title = "A very long page title that goes on " * 10
+    total = 0
+    for document in documents:
+        for chunk in build_chunks("d", document, options, long_title):
+            tokens = minilm.count_tokens(embedded_text(chunk))
+            assert tokens <= minilm.max_input_tokens, embedded_text(chunk)[:200]
+            assert minilm.count_tokens(chunk.text) <= options.chunk_tokens
+            total += 1
+    assert total > 20

@@ -33,6 +33,11 @@ class HashingTextEmbedder:
 
     name = "fake-hashing"
     dimensions = 8
+    tokenizer_name = "whitespace"
+    max_input_tokens = 254
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
 
     def embed_texts(self, texts: Sequence[str]) -> NDArray[np.float32]:
         rows = []

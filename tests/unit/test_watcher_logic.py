@@ -191,6 +191,7 @@ def test_events_carry_uri_type_hash_and_revision(tmp_path: Path) -> None:
     assert event.content_sha256 == SHA
     assert event.revision == 8
     assert event.metadata.extra["path"] == "new/a.md"
+    assert event.metadata.title is None  # the indexer takes the document's own title
     delete = change_to_event(
         PlannedChange(Operation.DELETE, "d1", "a.md", 9),
         source="fs:docs",
