@@ -12,20 +12,48 @@ fetched afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from query_api.schemas import SearchFilters
 
 Body = dict[str, Any]
 
 TEXT_FIELD = "text"
+OCR_FIELD = "ocr_text"
+TITLE_FIELD = "title"
+SECTION_FIELD = "section_text"
+"""The heading path (``Chapter > Section``) as searchable text."""
+CONTEXT_FIELD = "context"
+"""The words around an image, a PDF page's text."""
 GROUP_FIELDS = ("doc_id", "modality")
 """Doc values every retriever returns with a chunk id, for grouping by document."""
-TITLE_BOOST = 0.5
-CONTEXT_BOOST = 0.3
-"""``title`` and ``context`` (the words around an image, a PDF page's text) help, but less
-than the chunk's own text: a document's title matches every one of its chunks."""
+
+MatchType = Literal["most_fields", "best_fields", "cross_fields"]
+
+
+@dataclass(frozen=True)
+class LexicalFields:
+    """Which fields BM25 searches, with what boost, and how their scores combine
+    (``multi_match``): ``most_fields`` sums the fields' scores; ``best_fields`` takes the
+    best field's plus ``tie_breaker`` × the others'; ``cross_fields`` scores the fields as
+    one blended field. A boost of 0 leaves a field out."""
+
+    boosts: Mapping[str, float]
+    match_type: MatchType = "most_fields"
+    tie_breaker: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not any(boost > 0 for boost in self.boosts.values()):
+            raise ValueError("BM25 needs at least one field with a boost above 0")
+
+    def weighted(self) -> list[str]:
+        return [
+            field if boost == 1 else f"{field}^{boost:g}"
+            for field, boost in self.boosts.items()
+            if boost > 0
+        ]
 
 
 def acl_clause(principals: Sequence[str]) -> Body:
@@ -67,25 +95,17 @@ def filter_clauses(
     return clauses
 
 
-def bm25_body(text: str, filters: Sequence[Body], *, size: int) -> Body:
-    """BM25 over the chunk's text and the text read in an image (OCR), its document's title
-    and its context (lower boosts)."""
+def bm25_body(text: str, filters: Sequence[Body], *, size: int, fields: LexicalFields) -> Body:
+    """BM25 over the chunk's text, the text read in an image (OCR), its document's title,
+    its heading path and its context, each with its boost (``multi_match``)."""
+    match: Body = {"query": text, "type": fields.match_type, "fields": fields.weighted()}
+    if fields.match_type != "most_fields":
+        match["tie_breaker"] = fields.tie_breaker
     return {
         "size": size,
         "_source": False,
         "docvalue_fields": list(GROUP_FIELDS),
-        "query": {
-            "bool": {
-                "should": [
-                    {"match": {TEXT_FIELD: {"query": text}}},
-                    {"match": {"ocr_text": {"query": text}}},
-                    {"match": {"title": {"query": text, "boost": TITLE_BOOST}}},
-                    {"match": {"context": {"query": text, "boost": CONTEXT_BOOST}}},
-                ],
-                "minimum_should_match": 1,
-                "filter": list(filters),
-            }
-        },
+        "query": {"bool": {"must": [{"multi_match": match}], "filter": list(filters)}},
     }
 
 

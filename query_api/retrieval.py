@@ -93,6 +93,7 @@ class ChunkRetriever:
             self._clip_text = BatchingEmbedder(clip.embed_texts, executor)
             self._clip_image = BatchingEmbedder(clip.embed_images, executor)
         self._spaces = IndexSpaceReader(client, chunks_alias)
+        self._lexical = settings.lexical_fields()
         self._warned: set[str] = set()
 
     @property
@@ -218,8 +219,10 @@ class ChunkRetriever:
         retriever = planned.retriever
         if retriever is Retriever.BM25:
             assert text is not None
-            lexical = plain_bm25_body if query.profile is Profile.PLAIN else bm25_body
-            body = lexical(text, clauses, size=window)
+            if query.profile is Profile.PLAIN:
+                body = plain_bm25_body(text, clauses, size=window)
+            else:
+                body = bm25_body(text, clauses, size=window, fields=self._lexical)
         else:
             candidates = self._settings.num_candidates(retriever, window)
             builder = text_knn_body if retriever is Retriever.TEXT_KNN else clip_knn_body

@@ -9,9 +9,18 @@ same variables as ``stream.settings`` (the read side never imports ``stream``).
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from query_api.queries import (
+    CONTEXT_FIELD,
+    OCR_FIELD,
+    SECTION_FIELD,
+    TEXT_FIELD,
+    TITLE_FIELD,
+    LexicalFields,
+    MatchType,
+)
 from query_api.schemas import Retriever
 
 MIB = 1024 * 1024
@@ -73,6 +82,21 @@ class ApiSettings(BaseSettings):
     knn_candidates: dict[Retriever, KnnCandidates] = Field(default_factory=dict)
     """Per kNN retriever (missing = factor 5, minimum 50)."""
 
+    text_boost: float = Field(default=1.0, ge=0, le=100)
+    """BM25 boost of the chunk's own text (``MMRAG_API_TEXT_BOOST``); 0 leaves a field out."""
+    title_boost: float = Field(default=2.0, ge=0, le=100)
+    """…of the document's title (every chunk of a document carries it)."""
+    section_boost: float = Field(default=1.0, ge=0, le=100)
+    """…of the chunk's heading path (``Chapter > Section``)."""
+    ocr_boost: float = Field(default=1.0, ge=0, le=100)
+    """…of the text read in an image."""
+    context_boost: float = Field(default=0.3, ge=0, le=100)
+    """…of an image's surrounding words or its PDF page's text."""
+    lexical_match_type: MatchType = "most_fields"
+    """How the fields' BM25 scores combine: ``most_fields`` (sum), ``best_fields`` (best
+    plus ``lexical_tie_breaker`` × the rest) or ``cross_fields`` (one blended field)."""
+    lexical_tie_breaker: float = Field(default=0.3, ge=0, le=1)
+
     embedding_threads: int = Field(default=1, ge=0)
     """torch intra-op threads for query embedding (0 keeps ``MMRAG_THREADS``). One thread:
     a query is a batch of one, and on a busy machine two OpenMP threads waiting on each
@@ -130,6 +154,26 @@ class ApiSettings(BaseSettings):
         if any(not key.strip() for key in keys):
             raise ValueError("an API key must not be blank")
         return keys
+
+    @model_validator(mode="after")
+    def _some_lexical_field(self) -> ApiSettings:
+        self.lexical_fields()
+        return self
+
+    def lexical_fields(self) -> LexicalFields:
+        """BM25's fields and boosts (the defaults are starting points: tune them on your
+        own labelled questions with ``mmrag eval``)."""
+        return LexicalFields(
+            boosts={
+                TEXT_FIELD: self.text_boost,
+                OCR_FIELD: self.ocr_boost,
+                TITLE_FIELD: self.title_boost,
+                SECTION_FIELD: self.section_boost,
+                CONTEXT_FIELD: self.context_boost,
+            },
+            match_type=self.lexical_match_type,
+            tie_breaker=self.lexical_tie_breaker,
+        )
 
     def num_candidates(self, retriever: Retriever, k: int) -> int:
         """kNN ``num_candidates`` for ``k`` results (Elasticsearch caps it at 10,000)."""

@@ -571,7 +571,8 @@ class Manual:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def manual(indexed: Indexed) -> AsyncIterator[Manual]:
     """Two documents only the principal ``team-g`` may read (so no other test sees them):
-    a long manual (several chunks) and a short note, both about lighthouse keeping."""
+    a long manual (several chunks) and a short note, both about lighthouse keeping; the
+    note's title, given by its source, shares no word with its text."""
     from concurrent.futures import ThreadPoolExecutor
 
     from query_api.access import Caller
@@ -582,8 +583,14 @@ async def manual(indexed: Indexed) -> AsyncIterator[Manual]:
     (indexed.folder / "lighthouse-note.md").write_text(
         "# Keeper's note\n\nThe lighthouse keeper must trim the lamp wick before sunset."
     )
+    titles = {"lighthouse-note.md": DocumentMetadata(title="Signal station memo")}
     events = [
-        event.model_copy(update={"acl": ("team-g",)})
+        event.model_copy(
+            update={
+                "acl": ("team-g",),
+                "metadata": titles.get(Path(event.uri).name, event.metadata),
+            }
+        )
         for event in _events(indexed.folder)
         if Path(event.uri).name.startswith("lighthouse")
     ]
@@ -656,3 +663,31 @@ async def test_group_by_document_gives_one_hit_per_document(
     assert len(keys) == len(set(keys))
     assert all(hit["matched_chunks"] >= 1 for hit in body["hits"])
     assert set(manual.ids.values()).isdisjoint(hit["doc_id"] for hit in body["hits"])
+
+
+async def test_bm25_searches_titles_with_their_boost(indexed: Indexed, manual: Manual) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from query_api.retrieval import ChunkRetriever, SearchQuery
+    from query_api.schemas import Mode
+
+    encoders = indexed.app.state.services.encoders
+    query = SearchQuery("memo", None, k=10, mode=Mode.LEXICAL, filters=manual.filters)
+    found: dict[str, set[str]] = {}
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        for name, settings in {
+            "titles": ApiSettings(title_boost=2.0),
+            "best_fields": ApiSettings(lexical_match_type="best_fields"),
+            "cross_fields": ApiSettings(lexical_match_type="cross_fields"),
+            "no titles": ApiSettings(title_boost=0.0),
+        }.items():
+            retriever = ChunkRetriever(
+                indexed.es, settings, indexed.store.chunks_alias, encoders, executor
+            )
+            outcome = await retriever.search(query, manual.caller)
+            found[name] = {chunk.doc_id for chunk in outcome.chunks}
+            await retriever.close()
+    note_id = manual.ids["lighthouse-note.md"]
+    # "memo" is only in the note's title ("Signal station memo"), never in a chunk's text.
+    assert found["titles"] == found["best_fields"] == found["cross_fields"] == {note_id}
+    assert found["no titles"] == set()

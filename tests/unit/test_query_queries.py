@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from query_api.queries import (
+    LexicalFields,
     acl_clause,
     bm25_body,
     clip_knn_body,
@@ -13,6 +16,7 @@ from query_api.queries import (
     text_knn_body,
 )
 from query_api.schemas import SearchFilters
+from query_api.settings import ApiSettings
 
 PUBLIC = {"bool": {"must_not": [{"exists": {"field": "acl"}}]}}
 
@@ -73,25 +77,64 @@ def test_one_sided_date_range() -> None:
     }
 
 
-def test_bm25_matches_text_with_title_and_context_boosted_lower() -> None:
+def test_bm25_searches_every_text_field_with_its_boost() -> None:
     clauses = filter_clauses(SearchFilters(), [], ["text"])
-    assert bm25_body("kafka lag", clauses, size=20) == {
+    fields = LexicalFields({"text": 1.0, "ocr_text": 1.0, "title": 2.0, "section_text": 1.5})
+    assert bm25_body("kafka lag", clauses, size=20, fields=fields) == {
         "size": 20,
         "_source": False,
         "docvalue_fields": ["doc_id", "modality"],
         "query": {
             "bool": {
-                "should": [
-                    {"match": {"text": {"query": "kafka lag"}}},
-                    {"match": {"ocr_text": {"query": "kafka lag"}}},
-                    {"match": {"title": {"query": "kafka lag", "boost": 0.5}}},
-                    {"match": {"context": {"query": "kafka lag", "boost": 0.3}}},
+                "must": [
+                    {
+                        "multi_match": {
+                            "query": "kafka lag",
+                            "type": "most_fields",
+                            "fields": ["text", "ocr_text", "title^2", "section_text^1.5"],
+                        }
+                    }
                 ],
-                "minimum_should_match": 1,
                 "filter": clauses,
             }
         },
     }
+
+
+def test_bm25_best_fields_has_a_tie_breaker_and_zero_boosts_drop_a_field() -> None:
+    fields = LexicalFields(
+        {"text": 1.0, "title": 0.0, "context": 0.25}, match_type="best_fields", tie_breaker=0.3
+    )
+    body = bm25_body("q", [], size=5, fields=fields)
+    assert body["query"]["bool"]["must"] == [
+        {
+            "multi_match": {
+                "query": "q",
+                "type": "best_fields",
+                "fields": ["text", "context^0.25"],
+                "tie_breaker": 0.3,
+            }
+        }
+    ]
+
+
+def test_bm25_needs_a_field() -> None:
+    with pytest.raises(ValueError, match="at least one field"):
+        LexicalFields({"text": 0.0, "title": 0.0})
+
+
+def test_settings_give_the_field_names_and_boosts() -> None:
+    settings = ApiSettings(title_boost=3, section_boost=0, lexical_match_type="cross_fields")
+    fields = settings.lexical_fields()
+    assert fields.weighted() == ["text", "ocr_text", "title^3", "context^0.3"]
+    assert (fields.match_type, fields.tie_breaker) == ("cross_fields", 0.3)
+    assert ApiSettings().lexical_fields().weighted() == [
+        "text",
+        "ocr_text",
+        "title^2",
+        "section_text",
+        "context^0.3",
+    ]
 
 
 def test_plain_bm25_matches_the_chunk_text_only() -> None:

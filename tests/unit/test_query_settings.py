@@ -119,3 +119,36 @@ def test_acl_visibility() -> None:
     assert not may_read(["team-b"], alice)
     assert may_read("team-a", alice)  # a single keyword value
     assert not may_read("team", alice)
+
+
+def test_bm25_boosts_and_match_type_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MMRAG_API_TITLE_BOOST", "4")
+    monkeypatch.setenv("MMRAG_API_CONTEXT_BOOST", "0")
+    monkeypatch.setenv("MMRAG_API_LEXICAL_MATCH_TYPE", "best_fields")
+    monkeypatch.setenv("MMRAG_API_LEXICAL_TIE_BREAKER", "0.1")
+    fields = ApiSettings().lexical_fields()
+    assert fields.weighted() == ["text", "ocr_text", "title^4", "section_text"]
+    assert (fields.match_type, fields.tie_breaker) == ("best_fields", 0.1)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("MMRAG_API_TITLE_BOOST", "-1", "greater than or equal to 0"),
+        ("MMRAG_API_LEXICAL_MATCH_TYPE", "phrase", "most_fields"),
+        ("MMRAG_API_LEXICAL_TIE_BREAKER", "2", "less than or equal to 1"),
+    ],
+)
+def test_bad_bm25_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, needle: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError, match=needle):
+        ApiSettings()
+
+
+def test_bm25_with_every_field_off_is_refused() -> None:
+    with pytest.raises(ValidationError, match="at least one field"):
+        ApiSettings(text_boost=0, title_boost=0, section_boost=0, ocr_boost=0, context_boost=0)
