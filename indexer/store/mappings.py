@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 GENERATION_FORMAT = "{alias}-{number:06d}"
+SECTION_TEXT_FIELD = "section_text"
+"""The heading path (``Chapter > Section``) as analysed text, for BM25."""
+TITLE_KEYWORD_FIELD = "title.keyword"
+"""The title as one exact term (``title`` itself is analysed text)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,10 @@ def chunk_index_body(
         "text": {"type": "text"},
         "context": {"type": "text"},
         "ocr_text": {"type": "text"},
-        "section": {"type": "keyword", "ignore_above": 1024},
+        # the heading path: exact filters and aggregations on ``section``, BM25 on
+        # ``section_text`` (filled by ``copy_to``, so the source holds it once)
+        "section": {"type": "keyword", "ignore_above": 1024, "copy_to": SECTION_TEXT_FIELD},
+        SECTION_TEXT_FIELD: {"type": "text"},
         "page": {"type": "integer"},
         "bbox": {"type": "float", "index": False},
         "char_start": {"type": "integer", "index": False},

@@ -145,6 +145,14 @@ def test_chunk_index_body_has_vectors_filters_and_meta() -> None:
     assert properties["clip_vector"]["dims"] == 512
     assert properties["acl"] == {"type": "keyword"}
     assert properties["text"] == {"type": "text"}
+    assert properties["section"] == {
+        "type": "keyword",
+        "ignore_above": 1024,
+        "copy_to": "section_text",
+    }
+    assert properties["section_text"] == {"type": "text"}
+    assert properties["title"]["type"] == "text"
+    assert properties["title"]["fields"]["keyword"]["type"] == "keyword"
     assert body["mappings"]["dynamic"] == "strict"
     assert body["mappings"]["_meta"]["text_model"] == "minilm"
     no_clip = chunk_index_body(
