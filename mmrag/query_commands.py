@@ -66,6 +66,13 @@ def search(
         str | None,
         typer.Option(help="document: one hit per document (its best chunk); k counts documents."),
     ] = None,
+    rrf_k: Annotated[
+        int | None, typer.Option(min=1, max=1000, help="RRF constant for this search.")
+    ] = None,
+    weight: Annotated[
+        list[str] | None,
+        typer.Option(help="A retriever's weight for this search: bm25=2 (repeatable)."),
+    ] = None,
     api: ApiUrl = "http://127.0.0.1:8000",
     api_key: ApiKeyOption = None,
 ) -> None:
@@ -74,6 +81,10 @@ def search(
 
     if query is None and image is None:
         raise typer.BadParameter("give a query, --image, or both")
+    weights = parse_weights(weight or [])
+    tuning: dict[str, Any] = {"rrf_k": rrf_k} if rrf_k is not None else {}
+    if weights:
+        tuning["weights"] = weights
     if image is not None and not image.is_file():
         raise typer.BadParameter(f"{image} is not a file")
     with httpx.Client(base_url=api, headers=_headers(api_key), timeout=60) as client:
@@ -82,12 +93,39 @@ def search(
             fields = {"k": str(k), "mode": mode, "profile": profile}
             fields |= {"query": query} if query else {}
             fields |= {"group_by": group_by} if group_by else {}
+            fields |= {
+                name: json.dumps(value) if name == "weights" else str(value)
+                for name, value in tuning.items()
+            }
             files = {"image": (image.name, image.read_bytes(), media)}
             response = _call(lambda: client.post("/search", data=fields, files=files))
         else:
-            body = {"query": query, "k": k, "mode": mode, "profile": profile, "group_by": group_by}
+            body = {
+                "query": query,
+                "k": k,
+                "mode": mode,
+                "profile": profile,
+                "group_by": group_by,
+                **tuning,
+            }
             response = _call(lambda: client.post("/search", json=body))
     _print_hits(response.json())
+
+
+def parse_weights(pairs: Iterable[str]) -> dict[str, float]:
+    """``["bm25=2", "clip_knn=0"]`` → ``{"bm25": 2.0, "clip_knn": 0.0}`` (pure; the API
+    checks the names and ranges)."""
+    weights = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not name.strip() or number is None:
+            raise typer.BadParameter(f"--weight takes NAME=NUMBER, not {pair!r}")
+        weights[name.strip()] = number
+    return weights
 
 
 def ask(

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from query_api.schemas import MAX_K, SearchRequest
+from query_api.schemas import MAX_K, MAX_RRF_K, SearchRequest
 
 SEARCH_REQUEST_BODY: dict[str, Any] = {
     "required": True,
@@ -27,6 +27,11 @@ SEARCH_REQUEST_BODY: dict[str, Any] = {
                     "mode": {"$ref": "#/components/schemas/Mode"},
                     "profile": {"$ref": "#/components/schemas/Profile"},
                     "group_by": {"$ref": "#/components/schemas/GroupBy"},
+                    "rrf_k": {"type": "integer", "minimum": 1, "maximum": MAX_RRF_K},
+                    "weights": {
+                        "type": "string",
+                        "description": 'Retriever weights as JSON, e.g. {"bm25": 2}.',
+                    },
                     "modalities": {
                         "type": "array",
                         "items": {"type": "string", "enum": ["text", "image"]},

@@ -51,16 +51,23 @@ class FusionPlan:
 
 
 def plan_fusion(
-    *, profile: Profile, k: int, settings: ApiSettings, grouped: bool = False
+    *,
+    profile: Profile,
+    k: int,
+    settings: ApiSettings,
+    grouped: bool = False,
+    rrf_k: int | None = None,
+    weights: Mapping[Retriever, float] | None = None,
 ) -> FusionPlan:
     """``grouped``: k counts documents, so each retriever returns ``group_window_factor``
-    times more candidates (several chunks of a document may rank high)."""
+    times more candidates (several chunks of a document may rank high). ``rrf_k`` and
+    ``weights`` override the settings for one request (the plain profile takes neither)."""
     if profile is Profile.PLAIN:
         return FusionPlan(PLAIN_RRF_K, max(k, PLAIN_RANK_WINDOW))
     window = max(k, settings.rank_window_size)
     if grouped:
         window = min(MAX_RANK_WINDOW, max(window, k * settings.group_window_factor))
-    return FusionPlan(settings.rrf_k, window, settings.weights)
+    return FusionPlan(rrf_k or settings.rrf_k, window, {**settings.weights, **(weights or {})})
 
 
 def plan_retrievers(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,13 @@ from query_api.fusion import fuse_rankings
 from query_api.grouping import group_by_document, ungrouped
 from query_api.hits import RetrievedChunk, chunk_from_source
 from query_api.index_space import IndexSpaceReader
-from query_api.planning import NEEDS_CLIP, PlannedRetriever, plan_fusion, plan_retrievers
+from query_api.planning import (
+    NEEDS_CLIP,
+    FusionPlan,
+    PlannedRetriever,
+    plan_fusion,
+    plan_retrievers,
+)
 from query_api.queries import (
     GROUP_FIELDS,
     SOURCE_FIELDS,
@@ -62,6 +68,10 @@ class SearchQuery:
     filters: SearchFilters = field(default_factory=SearchFilters)
     profile: Profile = Profile.DEFAULT
     group_by: GroupBy | None = None
+    rrf_k: int | None = None
+    """Overrides the settings' RRF constant for this query."""
+    weights: Mapping[Retriever, float] | None = None
+    """Overrides some of the settings' retriever weights for this query."""
 
 
 @dataclass(frozen=True)
@@ -123,9 +133,7 @@ class ChunkRetriever:
         timings["embed"] = _ms_since(started)
 
         grouped = query.group_by is GroupBy.DOCUMENT
-        fusion = plan_fusion(
-            profile=query.profile, k=query.k, settings=self._settings, grouped=grouped
-        )
+        fusion = self._fusion(query)
         started = time.perf_counter()
         rankings = await asyncio.gather(
             *(self._rank(p, text, vectors, query, caller, fusion.window) for p in plan)
@@ -163,6 +171,16 @@ class ChunkRetriever:
         ]
         return SearchOutcome(chunks, tuple(p.retriever for p in plan), timings)
 
+    def _fusion(self, query: SearchQuery) -> FusionPlan:
+        return plan_fusion(
+            profile=query.profile,
+            k=query.k,
+            settings=self._settings,
+            grouped=query.group_by is GroupBy.DOCUMENT,
+            rrf_k=query.rrf_k,
+            weights=query.weights,
+        )
+
     def _plan(
         self, query: SearchQuery, text: str | None, *, clip_available: bool
     ) -> list[PlannedRetriever]:
@@ -172,7 +190,7 @@ class ChunkRetriever:
             mode=query.mode,
             modalities=query.modalities,
             clip_available=clip_available,
-            weights=self._settings.weights,
+            weights=self._fusion(query).weights,
             profile=query.profile,
         )
 

@@ -92,6 +92,8 @@ async def search(request: Request, found: Services, who: CallerDep) -> SearchRes
             filters=search_request.filters,
             profile=search_request.profile,
             group_by=search_request.group_by,
+            rrf_k=search_request.rrf_k,
+            weights=search_request.weights,
         ),
         who,
     )

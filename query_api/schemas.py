@@ -6,9 +6,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 MAX_K = 100
+MAX_RRF_K = 1000
+MAX_WEIGHT = 10.0
 
 Modality = Literal["text", "image"]
 IMAGE_UPLOADED = "image_uploaded"
@@ -83,7 +92,21 @@ class SearchRequest(BaseModel):
     profile: Profile = Profile.DEFAULT
     group_by: GroupBy | None = None
     """``document``: k counts documents, each hit is a document's best chunk."""
+    rrf_k: int | None = Field(default=None, ge=1, le=MAX_RRF_K)
+    """Overrides ``MMRAG_API_RRF_K`` for this request (for tuning with ``mmrag eval``)."""
+    weights: dict[Retriever, float] | None = None
+    """Overrides some of ``MMRAG_API_WEIGHTS`` for this request: each 0 (off) to 10."""
     filters: SearchFilters = Field(default_factory=SearchFilters)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_in_range(
+        cls, weights: dict[Retriever, float] | None
+    ) -> dict[Retriever, float] | None:
+        for retriever, weight in (weights or {}).items():
+            if not 0 <= weight <= MAX_WEIGHT:  # also refuses NaN
+                raise ValueError(f"weight of {retriever} must be 0 to {MAX_WEIGHT}, not {weight}")
+        return weights
 
     @model_validator(mode="after")
     def _something_to_search(self, info: ValidationInfo) -> SearchRequest:
@@ -94,6 +117,8 @@ class SearchRequest(BaseModel):
             raise ValueError("modalities must name text, image or both")
         if self.profile is Profile.PLAIN and self.group_by is not None:
             raise ValueError("profile plain is the ungrouped baseline: drop group_by")
+        if self.profile is Profile.PLAIN and (self.rrf_k is not None or self.weights):
+            raise ValueError("profile plain has a fixed fusion: drop rrf_k and weights")
         return self
 
 

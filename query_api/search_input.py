@@ -23,7 +23,18 @@ from query_api.schemas import IMAGE_UPLOADED, SearchRequest
 
 FORM_OVERHEAD = 64 * 1024
 """Room for the form's text fields and multipart boundaries beyond the image itself."""
-FORM_FIELDS = ("query", "k", "mode", "profile", "group_by", "modalities", "filters", "image")
+FORM_FIELDS = (
+    "query",
+    "k",
+    "mode",
+    "profile",
+    "group_by",
+    "rrf_k",
+    "weights",
+    "modalities",
+    "filters",
+    "image",
+)
 
 
 def body_limit(max_upload_bytes: int) -> int:
@@ -93,7 +104,7 @@ async def _from_form(form: FormData, max_upload_bytes: int) -> tuple[SearchReque
     elif upload is not None:
         raise InvalidQuery("the image form field must be a file part")
     fields: dict[str, Any] = {}
-    for name in ("query", "k", "mode", "profile", "group_by", "image_base64"):
+    for name in ("query", "k", "mode", "profile", "group_by", "rrf_k", "image_base64"):
         value = form.get(name)
         if isinstance(value, str) and value.strip():
             fields[name] = value
@@ -106,12 +117,13 @@ async def _from_form(form: FormData, max_upload_bytes: int) -> tuple[SearchReque
     ]
     if modalities:
         fields["modalities"] = modalities
-    filters = form.get("filters")
-    if isinstance(filters, str) and filters.strip():
-        try:
-            fields["filters"] = json.loads(filters)
-        except json.JSONDecodeError as error:
-            raise InvalidQuery(f"filters must be a JSON object: {error}") from error
+    for name in ("filters", "weights"):
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            try:
+                fields[name] = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise InvalidQuery(f"{name} must be a JSON object: {error}") from error
     if image is not None and "image_base64" in fields:
         raise InvalidQuery("send the query image once: as a file part or as image_base64")
     try:

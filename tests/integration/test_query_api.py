@@ -691,3 +691,19 @@ async def test_bm25_searches_titles_with_their_boost(indexed: Indexed, manual: M
     # "memo" is only in the note's title ("Signal station memo"), never in a chunk's text.
     assert found["titles"] == found["best_fields"] == found["cross_fields"] == {note_id}
     assert found["no titles"] == set()
+
+
+async def test_a_request_overrides_fusion_like_the_settings_do(indexed: Indexed) -> None:
+    query = "how far behind is the reader of the log"
+    tuned: dict[str, Any] = {"weights": {"bm25": 0.0, "clip_knn": 2.0}, "rrf_k": 5}
+    overridden = await _search(indexed.client, query=query, k=15, **tuned)
+    assert all("bm25" not in hit["retrievers"] for hit in overridden)
+    for hit in overridden:
+        expected = sum(
+            (2.0 if name == "clip_knn" else 1.0) / (5 + rank)
+            for name, rank in hit["retrievers"].items()
+        )
+        assert hit["score"] == pytest.approx(expected)
+    async with _client_with(indexed, **tuned) as other:
+        assert await _search(other, query=query, k=15) == overridden
+    assert await _search(indexed.client, query=query, k=15) != overridden

@@ -122,6 +122,21 @@ def _detail(response: httpx.Response) -> str:
         ({"query": "x", "mode": "fuzzy"}, 422, "mode: Input should be"),
         ({"query": "x", "profile": "tuned"}, 422, "profile: Input should be 'default' or 'plain'"),
         ({"query": "x", "group_by": "page"}, 422, "group_by: Input should be 'document'"),
+        ({"query": "x", "rrf_k": 0}, 422, "rrf_k: Input should be greater than or equal to 1"),
+        ({"query": "x", "rrf_k": 1001}, 422, "rrf_k: Input should be less than or equal to 1000"),
+        ({"query": "x", "weights": {"bm25": -1}}, 422, "weight of bm25 must be 0 to 10"),
+        ({"query": "x", "weights": {"text_knn": 11}}, 422, "weight of text_knn must be 0 to 10"),
+        ({"query": "x", "weights": {"magic": 1}}, 422, "weights.magic"),
+        (
+            {"query": "x", "profile": "plain", "rrf_k": 10},
+            422,
+            "profile plain has a fixed fusion: drop rrf_k and weights",
+        ),
+        (
+            {"query": "x", "mode": "lexical", "weights": {"bm25": 0}},
+            422,
+            "nothing to search: mode lexical",
+        ),
         (
             {"query": "x", "profile": "plain", "group_by": "document"},
             422,
@@ -221,6 +236,15 @@ async def test_form_field_errors_are_422(client: httpx.AsyncClient) -> None:
     assert "k: Input should be a valid integer" in _detail(response)
     response = await client.post("/search", data={"query": " "})
     assert response.status_code == 422
+    response = await client.post("/search", data={"query": "x", "weights": "{bm25: 2"})
+    assert response.status_code == 422
+    assert "weights must be a JSON object" in _detail(response)
+    response = await client.post("/search", data={"query": "x", "weights": '{"bm25": 20}'})
+    assert response.status_code == 422
+    assert "weight of bm25 must be 0 to 10" in _detail(response)
+    response = await client.post("/search", data={"query": "x", "rrf_k": "0"})
+    assert response.status_code == 422
+    assert "rrf_k" in _detail(response)
 
 
 async def test_lexical_image_search_is_422_before_elasticsearch() -> None:

@@ -150,3 +150,19 @@ def test_grouping_widens_each_retrievers_window_to_fill_k_documents() -> None:
     assert plan_fusion(profile=Profile.DEFAULT, k=2, settings=settings, grouped=True).window == 20
     wide = ApiSettings(group_window_factor=50)
     assert plan_fusion(profile=Profile.DEFAULT, k=100, settings=wide, grouped=True).window == 1000
+
+
+def test_a_request_may_override_the_rrf_constant_and_some_weights() -> None:
+    settings = ApiSettings(rrf_k=60, weights={Retriever.BM25: 2.0})
+    fusion = plan_fusion(
+        profile=Profile.DEFAULT,
+        k=10,
+        settings=settings,
+        rrf_k=7,
+        weights={Retriever.TEXT_KNN: 0.5},
+    )
+    assert fusion.k_constant == 7
+    assert fusion.weights == {**settings.weights, Retriever.TEXT_KNN: 0.5}
+    assert fusion.weights[Retriever.BM25] == 2.0
+    plain = plan_fusion(profile=Profile.PLAIN, k=10, settings=settings, rrf_k=7, weights={})
+    assert plain == FusionPlan(60, 20)
