@@ -29,6 +29,7 @@ from indexer.errors import PermanentError, TransientError
 from indexer.settings import IndexerSettings
 from query_api.answering import LLMFactory, default_llm
 from query_api.errors import QueryError
+from query_api.guards import RequestGuard
 from query_api.metrics import ApiMetrics, MetricsMiddleware
 from query_api.openapi import install_openapi
 from query_api.routes import router
@@ -107,6 +108,7 @@ def create_app(
     app.include_router(router)
     _install_error_handlers(app)
     install_openapi(app)
+    app.add_middleware(RequestGuard, settings=api_settings)  # inside CORS: preflights pass
     if api_settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -305,8 +305,8 @@ async def test_missing_key_is_401_when_keys_are_required() -> None:
         response = await client.post("/search", json={"query": "x"})
         assert response.status_code == 401
         assert "X-API-Key" in _detail(response)
-        response = await client.get("/health")
-        assert response.status_code == 200
+        response = await client.get("/health")  # ops routes follow (MMRAG_API_PROTECT_OPS)
+        assert response.status_code == 401
 
 
 @pytest.mark.parametrize(
