@@ -25,11 +25,14 @@ class ApiUnreachable(EvaluationApiError):
 
 
 class ApiRejected(EvaluationApiError):
-    def __init__(self, path: str, status: int, detail: Any) -> None:
+    def __init__(self, path: str, status: int, detail: Any, errors: Any = None) -> None:
         super().__init__(f"POST {path} answered {status}: {detail}")
         self.path = path
         self.status = status
         self.detail = detail
+        self.errors = errors if errors is not None else detail
+        """The validation errors: the API's ``errors`` list (mmrag's 422 body) or
+        FastAPI's default ``detail`` list."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ class EvaluationClient:
             ) from error
         elapsed_ms = (time.perf_counter() - started) * 1000
         if response.status_code >= 400:
-            raise ApiRejected(path, response.status_code, _detail(response))
+            detail, errors = _detail(response)
+            raise ApiRejected(path, response.status_code, detail, errors)
         try:
             payload = response.json()
         except ValueError as error:
@@ -91,9 +95,12 @@ class EvaluationClient:
         return Timed(payload, elapsed_ms)
 
 
-def _detail(response: httpx.Response) -> Any:
+def _detail(response: httpx.Response) -> tuple[Any, Any]:
+    """The error's ``detail`` and, when given, its structured ``errors``."""
     try:
         payload = response.json()
     except ValueError:
-        return response.text[:500]
-    return payload.get("detail", payload) if isinstance(payload, dict) else payload
+        return response.text[:500], None
+    if not isinstance(payload, dict):
+        return payload, None
+    return payload.get("detail", payload), payload.get("errors")

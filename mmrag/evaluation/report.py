@@ -24,7 +24,7 @@ def results_table(evaluation: Evaluation, title: str) -> Table:
     for run in evaluation.runs:
         style = "dim" if run.spec.baseline else None
         if run.unavailable:
-            table.add_row(run.spec.label, f"unavailable: {run.unavailable}", style="dim")
+            table.add_row(run.spec.label, *["n/a"] * (len(names) + 2), style="dim")
             continue
         values = [f"{run.metrics[name]:.3f}" for name in names]
         latency = run.latency_mean_ms
@@ -115,10 +115,12 @@ def _caption(evaluation: Evaluation) -> str:
         grouping = f"modes grouped by document by the API, baselines: {collapsed}"
     else:
         grouping = "grouped by document by the API"
-    return (
+    caption = (
         "recall@n: share of questions with an expected page among the top n distinct "
         f"documents; {grouping}; took {evaluation.elapsed_s:.1f} s"
     )
+    reasons = dict.fromkeys(run.unavailable for run in evaluation.runs if run.unavailable)
+    return "\n".join([caption, *(f"n/a: {reason}" for reason in reasons)])
 
 
 def _milliseconds(value: float | None) -> str:

@@ -80,7 +80,7 @@ class Evaluator:
         try:
             timed = self._api.search(body)
         except ApiRejected as error:
-            refused = rejected_fields(error.detail) if error.status == 422 else set()
+            refused = rejected_fields(error.errors) if error.status == 422 else set()
             if "group_by" in refused and self._group_by:
                 self._group_by = False  # an API without grouping: collapse chunks here
                 return self._search(question, spec)

@@ -86,13 +86,14 @@ def ask_body(question: LabelledQuestion) -> dict[str, Any]:
     return body
 
 
-def rejected_fields(detail: Any) -> set[str]:
-    """The request fields a 422 answer refuses as unknown (FastAPI's ``extra_forbidden``),
-    e.g. ``profile`` from an API older than the baselines."""
-    if not isinstance(detail, list):
+def rejected_fields(errors: Any) -> set[str]:
+    """The request fields a 422 answer refuses as unknown (pydantic's ``extra_forbidden``
+    in the answer's list of validation errors), e.g. ``profile`` from an API older than
+    the baselines."""
+    if not isinstance(errors, list):
         return set()
     fields = set()
-    for problem in detail:
+    for problem in errors:
         if not isinstance(problem, Mapping):
             continue
         location = problem.get("loc") or []

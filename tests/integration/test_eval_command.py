@@ -29,6 +29,8 @@ from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from mmrag.cli import app
+from mmrag.evaluation.client import ApiRejected, EvaluationClient
+from mmrag.evaluation.runs import rejected_fields
 from query_api.app import create_app
 from query_api.schemas import SearchRequest
 from query_api.settings import ApiSettings
@@ -271,3 +273,11 @@ def test_errors_exit_non_zero_with_a_clear_message(api_url: str, tmp_path: Path)
     empty_split = _eval(str(good), "--api", api_url, "--split", "held")
     assert empty_split.exit_code == 2
     assert "no questions in the split 'held'" in empty_split.stderr
+
+
+def test_an_unknown_field_is_recognised_in_the_apis_422(api_url: str) -> None:
+    """How an older API refuses ``profile``/``group_by``, which eval falls back from."""
+    with EvaluationClient(api_url) as client, pytest.raises(ApiRejected) as caught:
+        client.search({"query": "sourdough", "ranking_trick": "x"})
+    assert caught.value.status == 422
+    assert rejected_fields(caught.value.errors) == {"ranking_trick"}

@@ -83,7 +83,8 @@ def test_rejected_fields_reads_fastapis_extra_forbidden() -> None:
 
 
 class OldApi:
-    """Answers like an API without ``profile`` and ``group_by`` (FastAPI's 422)."""
+    """Answers like an mmrag API without ``profile`` and ``group_by``: its 422 body has a
+    readable ``detail`` and the validation ``errors`` (as ``EvaluationClient`` reads it)."""
 
     def __init__(self, ranking: dict[str, list[str]]) -> None:
         self.ranking = ranking
@@ -93,8 +94,9 @@ class OldApi:
         self.bodies.append(body)
         unknown = [name for name in ("profile", "group_by") if name in body]
         if unknown:
-            detail = [{"type": "extra_forbidden", "loc": ["body", name]} for name in unknown]
-            raise ApiRejected("/search", 422, detail)
+            errors = [{"type": "extra_forbidden", "loc": ["body", name]} for name in unknown]
+            detail = "; ".join(f"{name}: unknown field" for name in unknown)
+            raise ApiRejected("/search", 422, detail, errors)
         hits = [{"uri": uri} for uri in self.ranking[body["query"]]]
         return Timed({"hits": hits, "took_ms": 3.0}, 4.0)
 
@@ -140,7 +142,7 @@ def test_an_older_api_gives_modes_and_reports_baselines_unavailable() -> None:
     assert "recall@10" in text
     assert "0.500" in text
     assert "baseline: plain RRF k=60" in text
-    assert "unavailable" in text
+    assert "n/a: this API has no `profile` field" in text
     assert "extractive fallback" in text
 
 
