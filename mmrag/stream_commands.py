@@ -46,7 +46,11 @@ def watch(
     ] = False,
     resend: Annotated[
         bool,
-        typer.Option("--resend", help="Send every file again (after the index was lost)."),
+        typer.Option(
+            "--resend",
+            help="Send every file again (after the index was lost): the worker writes back "
+            "the chunks missing from the index, embedding only those.",
+        ),
     ] = False,
     polling: Annotated[
         bool | None, typer.Option("--polling/--native", help="Poll instead of inotify.")
