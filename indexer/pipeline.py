@@ -31,7 +31,7 @@ from indexer.folding import EventStep, fold_events
 from indexer.manifest import DocumentFields, Manifest
 from indexer.outcomes import BatchResult, DocumentTarget, EventOutcome
 from indexer.settings import IndexerSettings
-from indexer.source_retry import SourceRetry
+from indexer.source_retry import BatchSources, SourceRetry
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from indexer.store.mappings import VectorSpace
@@ -96,8 +96,9 @@ class IndexingPipeline:
         )
 
         started = time.perf_counter()
+        sources = BatchSources(self._source_retry)
         targets = [
-            await self._fold(doc_id, doc_events, manifests.get(doc_id))
+            await self._fold(doc_id, doc_events, manifests.get(doc_id), sources)
             for doc_id, doc_events in grouped.items()
         ]
         result.extract_seconds = time.perf_counter() - started
@@ -118,7 +119,11 @@ class IndexingPipeline:
     # -- planning a document -----------------------------------------------------------
 
     async def _fold(
-        self, doc_id: str, events: list[ChangeEvent], manifest: Manifest | None
+        self,
+        doc_id: str,
+        events: list[ChangeEvent],
+        manifest: Manifest | None,
+        sources: BatchSources,
     ) -> DocumentTarget:
         target = DocumentTarget(doc_id, start=manifest, manifest=manifest)
         for step in fold_events(events, manifest):
@@ -151,14 +156,16 @@ class IndexingPipeline:
                 )
                 target.outcomes.append(EventOutcome(event, "moved"))
             else:
-                await self._content(target, step)
+                await self._content(target, step, sources)
         return target
 
-    async def _content(self, target: DocumentTarget, step: EventStep) -> None:
+    async def _content(
+        self, target: DocumentTarget, step: EventStep, sources: BatchSources
+    ) -> None:
         event, current = step.event, target.manifest
         uri = step.read_uri or event.uri
         try:
-            data = await self._source_retry.read(lambda: self._read(event, uri), uri)
+            data = await sources.read(lambda: self._read(event, uri), uri)
         except SourceUnavailable as error:
             _fail(target, event, "fetch", error.reason)
             return

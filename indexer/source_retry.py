@@ -3,7 +3,9 @@
 A remote source that answers 5xx or cannot be reached fails *that document*: it is tried
 again a few times with backoff, within a small budget, and then given up on so the batch
 and its partition move on; the caller dead-letters the document (stage ``fetch``) to be
-replayed once the source is back.
+replayed once the source is back. Within a batch, further documents of a host given up on
+are tried less (:class:`BatchSources`), so that a host that is down cannot hold a batch of
+its documents for longer than the stall detector waits.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
 from indexer.errors import SourceUnavailable
 
@@ -55,3 +58,31 @@ class SourceRetry:
                 )
                 await self.sleep(delay)
                 attempt += 1
+
+
+class BatchSources:
+    """Reads of one batch, so that a source that is down costs the batch a bounded time:
+    the first document of a host given up on had every retry; the next one of that host
+    gets one try; after that the host is not tried again in this batch (its documents fail
+    at once, to be replayed). A host that answers again is forgiven."""
+
+    def __init__(self, retry: SourceRetry) -> None:
+        self._retry = retry
+        self._once = SourceRetry(attempts=1, sleep=retry.sleep)
+        self._given_up: dict[str, int] = {}
+
+    async def read(self, read: Callable[[], Awaitable[bytes]], uri: str) -> bytes:
+        host = urlparse(uri).netloc or "local"
+        failures = self._given_up.get(host, 0)
+        if failures >= 2:
+            raise SourceUnavailable(
+                f"{host} was not tried again: it failed for {failures} documents of this batch",
+                uri=uri,
+            )
+        try:
+            data = await (self._retry if failures == 0 else self._once).read(read, uri)
+        except SourceUnavailable:
+            self._given_up[host] = failures + 1
+            raise
+        self._given_up.pop(host, None)
+        return data

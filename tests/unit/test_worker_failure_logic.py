@@ -4,6 +4,7 @@ fitting a dead letter to the record limit, and what a target writes when it fail
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from indexer.errors import SourceUnavailable, StoreUnavailable
 from indexer.events import ChangeEvent
 from indexer.manifest import ChunkPosition, Manifest
 from indexer.outcomes import DocumentTarget, EventOutcome
-from indexer.source_retry import SourceRetry
+from indexer.source_retry import BatchSources, SourceRetry
 from indexer.store.elasticsearch import found_items, store_unavailable
 from stream.dead_letters.record import dead_letter_record
 from stream.producer import MAX_RECORD_BYTES
@@ -98,6 +99,37 @@ async def test_a_source_that_comes_back_within_the_budget_is_read() -> None:
         return answer
 
     assert await SourceRetry(attempts=2, sleep=sleep).read(flaky, "https://cms/a") == b"body"
+
+
+async def test_a_host_given_up_on_costs_a_batch_a_bounded_number_of_tries() -> None:
+    tries: list[str] = []
+    healthy = {"https://ok.example/2"}
+
+    async def sleep(seconds: float) -> None:
+        return None
+
+    def reader(uri: str) -> Callable[[], Awaitable[bytes]]:
+        async def read() -> bytes:
+            tries.append(uri)
+            if uri in healthy:
+                return b"fine"
+            raise SourceUnavailable("503", uri=uri)
+
+        return read
+
+    sources = BatchSources(SourceRetry(attempts=3, sleep=sleep))
+    down = [f"https://down.example/{n}" for n in range(4)]
+    for uri in down:
+        with pytest.raises(SourceUnavailable):
+            await sources.read(reader(uri), uri)
+    assert [tries.count(uri) for uri in down] == [3, 1, 0, 0]
+    with pytest.raises(SourceUnavailable):  # another host still gets every retry
+        await sources.read(reader("https://ok.example/1"), "https://ok.example/1")
+    assert await sources.read(reader("https://ok.example/2"), "https://ok.example/2") == b"fine"
+    tries.clear()
+    with pytest.raises(SourceUnavailable):  # answered again: forgiven
+        await sources.read(reader("https://ok.example/3"), "https://ok.example/3")
+    assert tries == ["https://ok.example/3"] * 3
 
 
 def _letter(original: bytes, reason: str = "broken") -> DeadLetter:
