@@ -82,16 +82,19 @@ def chunk_context(
 ) -> str:
     """``Title > Heading > Subheading`` within ``budget`` tokens ("" when there is none).
 
-    A first heading that repeats the title (``2.6. Joins Between Tables`` under the title
-    ``Joins Between Tables``) is left out; over budget, middle headings go first, then
-    trailing words.
+    A heading that is the title (``2.6. Joins Between Tables`` under the title ``Joins
+    Between Tables``) stands for it where it is (after a parent chapter, say) instead of
+    being repeated; over budget, middle names go first, then trailing words.
     """
     names = [name.strip() for name in (section or "").split(" > ") if name.strip()]
     title = (title or "").strip()
-    if title and names and strip_numbering(names[0]).casefold() == title.casefold():
-        names = names[1:]
     if title:
-        names.insert(0, title)
+        folded = title.casefold()
+        same = [i for i, name in enumerate(names) if strip_numbering(name).casefold() == folded]
+        if same:
+            names[same[0]] = title
+        else:
+            names.insert(0, title)
     if not names or budget <= 0:
         return ""
     context = " > ".join(names)

@@ -6,7 +6,10 @@ anchors, the layouts of Sphinx, DocBook and MkDocs), then it is walked from its 
 content (``<main>``, else ``role="main"``, else its ``<article>`` elements, else
 ``<body>``) with an explicit stack, never recursion, so a page nested thousands of levels
 deep costs what its size costs. Block elements become line or paragraph breaks so that
-chunking sees the page's paragraphs; headings start sections as in Markdown. ``<img>``
+chunking sees the page's paragraphs; headings start sections as in Markdown. A page that
+names its parent (DocBook's "Up" link: the chapter of a section page) has the parent's
+title first in every heading path (``GIN Indexes > 70.2. Built-in Operator Classes``),
+since "Introduction" or "Implementation" alone says little. ``<img>``
 elements become image parts (``<figcaption>`` as caption). The title comes from
 ``<title>`` and the headings (``titles``).
 """
@@ -33,7 +36,12 @@ from indexer.extract.common import (
     reference_name,
     trim_context,
 )
-from indexer.extract.layout import DROPPED_TAGS, content_roots, remove_boilerplate
+from indexer.extract.layout import (
+    DROPPED_TAGS,
+    content_roots,
+    parent_title,
+    remove_boilerplate,
+)
 from indexer.extract.limits import DEFAULT_LIMITS, ExtractionLimits
 from indexer.extract.plain import decode_text
 from indexer.extract.titles import choose_title, clean_heading
@@ -115,9 +123,10 @@ class _Context:
 
 
 class _Walker:
-    def __init__(self, min_image_side: int) -> None:
+    def __init__(self, min_image_side: int, parent: str | None) -> None:
         self.min_image_side = min_image_side
-        self.sections = [_SectionDraft(path=None, heading=None)]
+        self.parent = parent
+        self.sections = [_SectionDraft(path=parent, heading=None)]
         self.stack: list[tuple[int, str]] = []
         self.images: list[_ImageDraft] = []
 
@@ -174,7 +183,8 @@ class _Walker:
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
         self.stack.append((level, title))
-        path = " > ".join(name for _, name in self.stack if name) or None
+        names = [self.parent, *(name for _, name in self.stack)]
+        path = " > ".join(name for name in names if name) or None
         self.sections.append(_SectionDraft(path=path, heading=title or None))
 
     def _image(self, node: HtmlElement, caption: str | None) -> None:
@@ -293,6 +303,7 @@ def extract_html(
         return ExtractedDocument(title=None, warnings=tuple(warnings))
     title_element = tree.find(".//title")
     page_title = _text_of(title_element) if title_element is not None else None
+    parent = parent_title(tree)
 
     remove_boilerplate(tree)
     roots = content_roots(tree)
@@ -300,7 +311,8 @@ def extract_html(
         _text_of(element)
         for _, element in zip(range(_TITLE_HEADINGS), _headings(roots), strict=False)
     ]
-    walker = _Walker(limits.min_image_side)
+    title = choose_title(page_title, headings)
+    walker = _Walker(limits.min_image_side, parent if parent != title else None)
     for root in roots:
         walker.sections[-1].brk(2)
         walker.walk(root)
@@ -327,7 +339,6 @@ def extract_html(
             )
         )
 
-    title = choose_title(page_title, headings)
     return ExtractedDocument(
         title=title,
         text_parts=parts,

@@ -32,6 +32,9 @@ from collections.abc import Iterable, Iterator
 from lxml import etree
 from lxml.html import HtmlElement
 
+from indexer.extract.common import collapse_whitespace
+from indexer.extract.titles import strip_numbering
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -222,6 +225,17 @@ def _outermost(tree: HtmlElement, found: set[HtmlElement]) -> list[HtmlElement]:
         else:
             inside -= 1
     return outermost
+
+
+def parent_title(tree: HtmlElement) -> str | None:
+    """The title of the page one level up, when the page names it: ``<link rel="up">``
+    or DocBook's navigation "Up" link (``accesskey="u"``), without its numbering."""
+    for path in ("//head/link[@rel='up']/@title", "//a[@accesskey='u']/@title"):
+        for value in tree.xpath(path):
+            name = strip_numbering(collapse_whitespace(str(value)))
+            if name:
+                return name
+    return None
 
 
 def is_comment(node: object) -> bool:

@@ -382,10 +382,11 @@ class WordCounter:
         return len(text.split())
 
 
-def test_chunk_context_leaves_out_a_first_heading_that_repeats_the_title() -> None:
+def test_chunk_context_does_not_repeat_a_heading_that_is_the_title() -> None:
     count = WordCounter().count_tokens
     assert chunk_context("Joins", "2.6. Joins > Outer joins", count, 48) == "Joins > Outer joins"
     assert chunk_context("Guide", "Install > Linux", count, 48) == "Guide > Install > Linux"
+    assert chunk_context("Joins", "SQL > 2.6. Joins > Outer", count, 48) == "SQL > Joins > Outer"
     assert chunk_context(None, "Install", count, 48) == "Install"
     assert chunk_context("Guide", None, count, 48) == "Guide"
     assert chunk_context(None, None, count, 48) == ""

@@ -43,7 +43,10 @@ def test_docbook_postgresql_section_page() -> None:
     assert "This is only a conceptual model." in text  # the footnote is content
     assert_clean(document, "Prev", "Next", "Home", "Up\n", "2.5. Querying a Table")
     assert "Aggregate Functions" not in text  # the navigation footer's next page
-    assert [part.section for part in document.text_parts] == ["2.6. Joins Between Tables"]
+    # the chapter (DocBook's "Up" link) heads the path
+    assert [part.section for part in document.text_parts] == [
+        "The SQL Language > 2.6. Joins Between Tables"
+    ]
 
 
 def test_docbook_chapter_page_keeps_its_table_of_contents() -> None:
@@ -197,3 +200,17 @@ def test_a_megabyte_of_markup_extracts_within_budget() -> None:
     document, seconds = _timed(b"<div><span>word " * 70_000)
     assert len(document.full_text.split()) == 70_000
     assert seconds < 4
+
+
+def test_the_parent_page_heads_every_heading_path() -> None:
+    page = b"""<html><head><title>1.1. Introduction</title>
+    <link rel="up" href="gin.html" title="Chapter 70. GIN Indexes"></head>
+    <body><h2>70.1. Introduction</h2><p>GIN stands for ...</p><h3>Terms</h3><p>t</p></body>"""
+    document = extract_document(page, "text/html")
+    assert document.title == "Introduction"
+    assert [part.section for part in document.text_parts] == [
+        "GIN Indexes > 70.1. Introduction",
+        "GIN Indexes > 70.1. Introduction > Terms",
+    ]
+    chapter = extract("docbook_postgresql_chapter.html")
+    assert chapter.text_parts[0].section == "Tutorial > Chapter 2. The SQL Language"
