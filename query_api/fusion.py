@@ -27,6 +27,8 @@ class FusedHit:
     score: float
     ranks: dict[Retriever, int] = field(default_factory=dict)
     """1-based rank of the chunk in each ranking that holds it."""
+    rerank_score: float | None = None
+    """The reranker's score, when a reranking stage read this candidate."""
 
 
 def fuse_rankings(

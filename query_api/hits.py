@@ -30,6 +30,7 @@ class RetrievedChunk:
     ocr_text: str | None = None
     matched_chunks: int | None = None
     """Grouped by document: how many of the document's chunks were candidates."""
+    rerank_score: float | None = None
     next_chunk_ids: tuple[str, ...] = ()
 
     @property
@@ -70,6 +71,7 @@ def chunk_from_source(
         text=str(source.get("text") or ""),
         score=fused.score,
         ranks=dict(fused.ranks),
+        rerank_score=fused.rerank_score,
         title=source.get("title"),
         page=source.get("page"),
         bbox=[float(value) for value in bbox] if isinstance(bbox, list) else None,
@@ -110,6 +112,7 @@ def to_hit(chunk: RetrievedChunk, *, snippet_length: int) -> Hit:
         image_url=chunk.image_url,
         score=chunk.score,
         retrievers=chunk.ranks,
+        rerank_score=chunk.rerank_score,
         matched_chunks=chunk.matched_chunks,
         next_chunk_ids=list(chunk.next_chunk_ids) if chunk.matched_chunks is not None else None,
     )

@@ -1,8 +1,9 @@
 """``ChunkRetriever``: a query in, fused hits out.
 
     plan (which retrievers) ─ embed the query (worker thread) ─ run retrievers concurrently
-    (chunk ids and their doc ids) ─ fuse with RRF ─ group by document (when asked) ─ fetch
-    the top-k sources (no vectors) ─ RetrievedChunk list
+    (chunk ids and their doc ids) ─ fuse with RRF ─ rerank the top N (when a reranker is
+    configured) ─ group by document (when asked) ─ fetch the top-k sources (no vectors)
+    ─ RetrievedChunk list
 
 Embedding is CPU-bound: it runs off the event loop, micro-batched across concurrent
 queries (``query_api.embedding``). The service is named ``ChunkRetriever`` because
@@ -27,7 +28,7 @@ from indexer.encoders.base import Encoders
 from query_api.access import Caller, may_read
 from query_api.embedding import BatchingEmbedder
 from query_api.errors import InvalidQuery, ServiceUnavailable
-from query_api.fusion import fuse_rankings
+from query_api.fusion import FusedHit, fuse_rankings
 from query_api.grouping import group_by_document, ungrouped
 from query_api.hits import RetrievedChunk, chunk_from_source
 from query_api.index_space import IndexSpaceReader
@@ -47,6 +48,7 @@ from query_api.queries import (
     plain_bm25_body,
     text_knn_body,
 )
+from query_api.reranking import Reranker, passage_for_reranking, rerank_candidates
 from query_api.schemas import GroupBy, Mode, Profile, Retriever, SearchFilters
 from query_api.settings import ApiSettings
 
@@ -79,7 +81,9 @@ class SearchOutcome:
     chunks: list[RetrievedChunk]
     retrievers: tuple[Retriever, ...]
     timings_ms: dict[str, float]
-    """``embed``, ``retrieve`` (the concurrent retrievers), ``fetch``."""
+    """``embed``, ``retrieve`` (the concurrent retrievers), ``rerank``, ``fetch``."""
+    reranker: str | None = None
+    """The reranking model that ordered the top candidates, if one did."""
 
 
 class ChunkRetriever:
@@ -90,8 +94,11 @@ class ChunkRetriever:
         chunks_alias: str,
         encoders: Encoders,
         executor: Executor,
+        reranker: Reranker | None = None,
     ) -> None:
         self._client = client
+        self._executor = executor
+        self._reranker = reranker
         self._settings = settings
         self._alias = chunks_alias
         self._encoders = encoders
@@ -132,7 +139,6 @@ class ChunkRetriever:
         vectors = await self._embed(text, query.image, plan)
         timings["embed"] = _ms_since(started)
 
-        grouped = query.group_by is GroupBy.DOCUMENT
         fusion = self._fusion(query)
         started = time.perf_counter()
         rankings = await asyncio.gather(
@@ -148,7 +154,13 @@ class ChunkRetriever:
             k_constant=fusion.k_constant,
             weights=fusion.weights,
         )
-        if grouped:
+        sources: dict[str, dict[str, Any]] = {}
+        reranker = self._reranker if query.profile is Profile.DEFAULT and text else None
+        if reranker is not None and text:
+            started = time.perf_counter()
+            fused = await self._rerank(reranker, text, fused, sources)
+            timings["rerank"] = _ms_since(started)
+        if query.group_by is GroupBy.DOCUMENT:
             groups = group_by_document(
                 fused, group_keys, k=query.k, next_chunks=self._settings.group_next_chunks
             )
@@ -156,7 +168,8 @@ class ChunkRetriever:
             groups = ungrouped(fused, k=query.k)
 
         started = time.perf_counter()
-        sources = await self._fetch([group.best.chunk_id for group in groups])
+        missing = [group.best.chunk_id for group in groups if group.best.chunk_id not in sources]
+        sources.update(await self._fetch(missing))
         timings["fetch"] = _ms_since(started)
         chunks = [
             chunk_from_source(
@@ -169,7 +182,30 @@ class ChunkRetriever:
             if group.best.chunk_id in sources
             and may_read(sources[group.best.chunk_id].get("acl"), caller)
         ]
-        return SearchOutcome(chunks, tuple(p.retriever for p in plan), timings)
+        return SearchOutcome(
+            chunks,
+            tuple(p.retriever for p in plan),
+            timings,
+            reranker.name if reranker is not None else None,
+        )
+
+    async def _rerank(
+        self,
+        reranker: Reranker,
+        text: str,
+        fused: list[FusedHit],
+        sources: dict[str, dict[str, Any]],
+    ) -> list[FusedHit]:
+        """The top ``rerank_top_n`` candidates in the reranker's order, then the rest; the
+        sources read on the way are kept in ``sources``. A candidate gone from the index
+        since it was ranked is dropped."""
+        top, rest = fused[: self._settings.rerank_top_n], fused[self._settings.rerank_top_n :]
+        sources.update(await self._fetch([hit.chunk_id for hit in top]))
+        readable = [hit for hit in top if hit.chunk_id in sources]
+        passages = [passage_for_reranking(sources[hit.chunk_id]) for hit in readable]
+        loop = asyncio.get_running_loop()
+        scores = await loop.run_in_executor(self._executor, reranker.rerank, text, passages)
+        return rerank_candidates(readable, scores) + rest
 
     def _fusion(self, query: SearchQuery) -> FusionPlan:
         return plan_fusion(

@@ -117,6 +117,7 @@ async def search(request: Request, found: Services, who: CallerDep) -> SearchRes
         mode=search_request.mode,
         profile=search_request.profile,
         group_by=search_request.group_by,
+        reranker=outcome.reranker,
         took_ms=round(elapsed * 1000, 3),
     )
 

@@ -138,6 +138,9 @@ class Hit(BaseModel):
     """Image chunks: ``/images/{chunk_id}`` (a thumbnail)."""
     score: float
     """The fused RRF score (higher is better)."""
+    rerank_score: float | None = None
+    """The reranker's score, when one is configured and read this hit; hits are then in
+    the reranker's order rather than ``score``'s."""
     retrievers: dict[Retriever, int]
     """Which retrievers found it, and at what rank (1-based)."""
     matched_chunks: int | None = None
@@ -152,6 +155,8 @@ class SearchResponse(BaseModel):
     mode: Mode
     profile: Profile = Profile.DEFAULT
     group_by: GroupBy | None = None
+    reranker: str | None = None
+    """The reranking model that ordered the top hits, if any."""
     took_ms: float
 
 

@@ -17,6 +17,7 @@ from query_api.answering import LazyGeneration, LLMFactory
 from query_api.errors import QueryError
 from query_api.health import KafkaLagProbe
 from query_api.metrics import ApiMetrics
+from query_api.reranking import load_reranker
 from query_api.retrieval import ChunkRetriever
 from query_api.settings import ApiSettings
 from query_api.thumbnails import ThumbnailService
@@ -68,7 +69,14 @@ class QueryServices:
             store=store,
             client=client,
             encoders=encoders,
-            retriever=ChunkRetriever(client, settings, store.chunks_alias, encoders, executor),
+            retriever=ChunkRetriever(
+                client,
+                settings,
+                store.chunks_alias,
+                encoders,
+                executor,
+                reranker=load_reranker(settings),  # None unless MMRAG_API_RERANKER_MODEL
+            ),
             thumbnails=ThumbnailService(
                 client,
                 store,

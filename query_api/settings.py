@@ -97,6 +97,16 @@ class ApiSettings(BaseSettings):
     plus ``lexical_tie_breaker`` × the rest) or ``cross_fields`` (one blended field)."""
     lexical_tie_breaker: float = Field(default=0.3, ge=0, le=1)
 
+    reranker_model: str | None = None
+    """A cross-encoder (sentence-transformers id or directory) that rescores the top fused
+    candidates of default-profile text searches; unset (the default) = no reranking."""
+    rerank_top_n: int = Field(default=30, ge=1, le=MAX_RANK_WINDOW)
+    """How many fused candidates the reranker reads (more: better recall, slower)."""
+    reranker_batch_size: int = Field(default=16, ge=1)
+    reranker_max_length: int = Field(default=512, ge=16)
+    """Tokens of query plus passage the cross-encoder reads."""
+    reranker_device: str = "auto"
+
     embedding_threads: int = Field(default=1, ge=0)
     """torch intra-op threads for query embedding (0 keeps ``MMRAG_THREADS``). One thread:
     a query is a batch of one, and on a busy machine two OpenMP threads waiting on each

@@ -12,7 +12,7 @@ import io
 import itertools
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -707,3 +707,72 @@ async def test_a_request_overrides_fusion_like_the_settings_do(indexed: Indexed)
     async with _client_with(indexed, **tuned) as other:
         assert await _search(other, query=query, k=15) == overridden
     assert await _search(indexed.client, query=query, k=15) != overridden
+
+
+class WordCountReranker:
+    """Deterministic: scores a passage by how often it says ``word`` (pipeline order only,
+    no quality: no cross-encoder weights ship offline)."""
+
+    name = "word-count"
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def rerank(self, query: str, passages: Sequence[str]) -> list[float]:
+        self.calls.append((query, list(passages)))
+        return [float(passage.lower().split().count(self.word)) for passage in passages]
+
+
+async def test_reranking_reorders_the_top_candidates_before_grouping(
+    indexed: Indexed, manual: Manual
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from query_api.retrieval import ChunkRetriever, SearchQuery
+    from query_api.schemas import GroupBy, Profile
+
+    encoders = indexed.app.state.services.encoders
+    reranker = WordCountReranker("fog")
+    question = "what does the lighthouse keeper do before sunset"
+
+    def query(**options: Any) -> SearchQuery:
+        return SearchQuery(
+            question, None, k=10, modalities=("text",), filters=manual.filters, **options
+        )
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        retriever = ChunkRetriever(
+            indexed.es,
+            ApiSettings(rerank_top_n=30),
+            indexed.store.chunks_alias,
+            encoders,
+            executor,
+            reranker=reranker,
+        )
+        try:
+            plain = await retriever.search(query(profile=Profile.PLAIN), manual.caller)
+            assert reranker.calls == []  # the baseline is never reranked
+            assert all(chunk.rerank_score is None for chunk in plain.chunks)
+            reranked = await retriever.search(query(), manual.caller)
+            grouped = await retriever.search(query(group_by=GroupBy.DOCUMENT), manual.caller)
+        finally:
+            await retriever.close()
+    assert reranked.reranker == "word-count"
+    assert "rerank" in reranked.timings_ms
+    passages = reranker.calls[0][1]
+    assert reranker.calls[0][0] == question
+    titles = {"Lighthouse keeping manual", "Signal station memo"}
+    assert {passage.split(" > ")[0].split("\n")[0] for passage in passages} == titles
+    scores = [chunk.rerank_score for chunk in reranked.chunks]
+    assert scores == sorted(scores, reverse=True)  # type: ignore[type-var]
+    assert "fog" in reranked.chunks[0].text.lower().split()
+    assert reranked.chunks[-1].rerank_score == 0.0
+    manual_id = manual.ids["lighthouse-manual.md"]
+    best = next(chunk for chunk in grouped.chunks if chunk.doc_id == manual_id)
+    assert best.chunk_id == reranked.chunks[0].chunk_id
+    assert (best.matched_chunks or 0) >= 3
+    # Through HTTP with no reranker configured: no score, no name.
+    response = await indexed.client.post("/search", json={"query": question})
+    assert response.json()["reranker"] is None
+    assert all(hit["rerank_score"] is None for hit in response.json()["hits"])
