@@ -776,3 +776,31 @@ async def test_reranking_reorders_the_top_candidates_before_grouping(
     response = await indexed.client.post("/search", json={"query": question})
     assert response.json()["reranker"] is None
     assert all(hit["rerank_score"] is None for hit in response.json()["hits"])
+
+
+async def test_bm25_searches_the_heading_path_with_its_boost(
+    indexed: Indexed, manual: Manual
+) -> None:
+    from query_api.queries import bm25_body, filter_clauses
+
+    clauses = filter_clauses(manual.filters, manual.caller.principals, ["text"])
+
+    async def scores(section_boost: float) -> dict[str, float]:
+        fields = ApiSettings(section_boost=section_boost).lexical_fields()
+        body = bm25_body("log book", clauses, size=100, fields=fields)
+        response = await indexed.es.search(index=indexed.store.chunks_alias, body=body)
+        return {str(hit["_id"]): float(hit["_score"]) for hit in response["hits"]["hits"]}
+
+    boosted, unboosted = await scores(3.0), await scores(0.0)
+    assert set(boosted) == set(unboosted)
+    sources = await indexed.es.mget(
+        index=indexed.store.chunks_alias, ids=list(boosted), source_includes=["section"]
+    )
+    sections = {str(doc["_id"]): doc["_source"].get("section") or "" for doc in sources["docs"]}
+    under_heading = {chunk_id for chunk_id, path in sections.items() if "Log book" in path}
+    assert under_heading, sections
+    for chunk_id in boosted:
+        if chunk_id in under_heading:
+            assert boosted[chunk_id] > unboosted[chunk_id] + 0.1
+        else:
+            assert boosted[chunk_id] == pytest.approx(unboosted[chunk_id])
