@@ -301,7 +301,7 @@ def extract_html(
         return _flat_document(text, warnings)
     if tree is None:
         return ExtractedDocument(title=None, warnings=tuple(warnings))
-    title_element = tree.find(".//title")
+    title_element = tree.find("head/title")  # not an SVG icon's <title>
     page_title = _text_of(title_element) if title_element is not None else None
     parent = parent_title(tree)
 

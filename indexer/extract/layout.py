@@ -90,8 +90,10 @@ def _is_permalink(element: HtmlElement) -> bool:
     if element.tag != "a":
         return False
     href = (element.get("href") or "").strip()
+    if not href.startswith("#") or element.find(".//img") is not None:
+        return False
     text = str(element.text_content()).strip()
-    return href.startswith("#") and (not text or text.lower() in _PERMALINK_TEXTS)
+    return not text or text.lower() in _PERMALINK_TEXTS
 
 
 def _is_skip_link(element: HtmlElement) -> bool:

@@ -214,3 +214,11 @@ def test_the_parent_page_heads_every_heading_path() -> None:
     ]
     chapter = extract("docbook_postgresql_chapter.html")
     assert chapter.text_parts[0].section == "Tutorial > Chapter 2. The SQL Language"
+
+
+def test_icon_titles_and_linked_images_are_not_mistaken_for_chrome() -> None:
+    page = b"""<html><body><svg><title>Search icon</title></svg><h1>Real title</h1>
+    <p>See <a href="#fig"><img src="fig.png" alt="The figure"></a></p></body></html>"""
+    document = extract_document(page, "text/html")
+    assert document.title == "Real title"
+    assert [image.alt_text for image in document.image_parts] == ["The figure"]
