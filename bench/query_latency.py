@@ -46,6 +46,7 @@ from indexer.store.mappings import VectorSpace, chunk_index_body
 from query_api.fusion import fuse_rankings
 from query_api.queries import SOURCE_FIELDS, bm25_body, filter_clauses, text_knn_body
 from query_api.schemas import Retriever, SearchFilters
+from query_api.settings import ApiSettings
 
 console = Console()
 TOPICS = {
@@ -257,12 +258,16 @@ class RawElasticsearch:
         self._client, self._alias = client, alias
         self._queries, self._vectors = queries, vectors
         self._filters = filter_clauses(SearchFilters(), [], ["text", "image"])
+        self._lexical = ApiSettings().lexical_fields()
 
     async def hybrid(self, number: int) -> bool:
         query = self._queries[number % len(self._queries)]
         vector = self._vectors[number % len(self._queries)].tolist()
         bm25, knn = await asyncio.gather(
-            self._client.search(index=self._alias, body=bm25_body(query, self._filters, size=20)),
+            self._client.search(
+                index=self._alias,
+                body=bm25_body(query, self._filters, size=20, fields=self._lexical),
+            ),
             self._client.search(
                 index=self._alias,
                 body=text_knn_body(vector, self._filters, k=20, num_candidates=100),
