@@ -12,6 +12,7 @@ BENCHMARKS = {
     "indexing": ("bench.indexing", "bulk load vs bare encoders; change→searchable latency"),
     "encoders": ("bench.encoders", "fp32 vs bf16 for the text model: speed and agreement"),
     "query": ("bench.query_latency", "/search latency by concurrency over ≥ 10k chunks"),
+    "faults": ("bench.faults", "SIGKILLs, ES outage, Kafka restart, hostile inputs: losses"),
 }
 
 
@@ -24,7 +25,8 @@ def bench(ctx: typer.Context, name: str = typer.Argument(..., help=NAME_HELP)) -
         raise typer.BadParameter(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
     module, _ = BENCHMARKS[name]
     root = Path(__file__).resolve().parents[1]
-    if not (root / Path(*module.split("."))).with_suffix(".py").exists():
+    path = root / Path(*module.split("."))
+    if not (path.with_suffix(".py").exists() or (path / "__main__.py").exists()):
         typer.echo(
             "error: benchmarks run from a source checkout (bench/ is not installed)", err=True
         )
