@@ -25,8 +25,15 @@ class FileProblem:
 
 
 def walk_files(root: Path, path_filter: PathFilter, start: str = "") -> Iterator[str]:
-    """Relative '/'-separated paths of the wanted files under ``root/start``."""
+    """Relative '/'-separated paths of the wanted files under ``root/start``.
+
+    Symbolic links to directories are never walked into (``followlinks=False``, and a
+    ``start`` that is a link or leads out of the root gives nothing), so a walk neither
+    leaves the root nor loops. Links to files are listed; ``observe_file`` refuses those
+    that point out of the root."""
     top = root / start if start else root
+    if start and (top.is_symlink() or not inside_root(root, top)):
+        return
     for directory, subdirectories, files in os.walk(top, followlinks=False):
         relative_directory = os.path.relpath(directory, root)
         prefix = "" if relative_directory == "." else relative_directory.replace(os.sep, "/") + "/"
@@ -60,6 +67,13 @@ def observe_file(
         return FileProblem(relative, f"cannot stat: {error.strerror}", f"stat:{error.errno}")
     if not stat.S_ISREG(status.st_mode):
         return None
+    if stat.S_ISLNK(link_status.st_mode) and not inside_root(root, full):
+        target = os.path.realpath(full)
+        return FileProblem(
+            relative,
+            f"symbolic link to {target}, outside the watched root (not followed)",
+            f"link-outside:{target}",
+        )
     facts = f"{status.st_size}:{status.st_mtime_ns}"
     if status.st_size > max_bytes:
         return FileProblem(
@@ -80,6 +94,11 @@ def observe_file(
     except OSError as error:
         return FileProblem(relative, f"unreadable: {error.strerror}", f"read:{error.errno}:{facts}")
     return ObservedFile(relative, status.st_size, status.st_mtime_ns, digest)
+
+
+def inside_root(root: Path, path: Path) -> bool:
+    """Whether ``path``, symbolic links resolved, is under ``root`` (itself resolved)."""
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
 def _sha256(path: Path) -> str:

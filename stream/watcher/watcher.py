@@ -14,7 +14,7 @@ from typing import Protocol
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
 
 from indexer.dead_letters import DeadLetter
 from indexer.events import ChangeEvent, derive_doc_id, utc_now
@@ -216,7 +216,7 @@ class DirectoryWatcher:
         if not self._settings.polling:
             native = Observer()
             try:
-                native.schedule(handler, str(self.root), recursive=True)
+                native.schedule(handler, str(self.root), recursive=True, follow_symlink=False)
                 native.start()
             except OSError as error:
                 logger.warning(
@@ -226,7 +226,11 @@ class DirectoryWatcher:
                 )
             else:
                 return native
-        polling = PollingObserver(timeout=self._settings.poll_interval_s)
+        # lstat, not stat: a symbolic link to a directory is not walked into, so the
+        # snapshot never leaves the root and a loop (``ln -s . x``) is never followed.
+        polling = PollingObserverVFS(
+            os.lstat, os.scandir, polling_interval=self._settings.poll_interval_s
+        )
         polling.schedule(handler, str(self.root), recursive=True)
         polling.start()
         return polling
@@ -300,6 +304,9 @@ class DirectoryWatcher:
     def _note_directory(self, relative: str, now: float) -> None:
         for known_path in self._state.live_paths_under(relative):
             self._debouncer.touch(known_path, now)
-        if (self.root / relative).is_dir() and self._filter.wants_directory(relative):
+        directory = self.root / relative
+        if directory.is_symlink():  # never walked into: it may lead out of the root
+            return
+        if directory.is_dir() and self._filter.wants_directory(relative):
             for path in walk_files(self.root, self._filter, relative):
                 self._debouncer.touch(path, now)
