@@ -9,6 +9,8 @@ files are dead-lettered. The thumbnail route obeys the same roots.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pymupdf
 import pytest
 from elasticsearch import AsyncElasticsearch
 
@@ -258,6 +261,85 @@ async def test_thumbnails_obey_the_roots_the_document_was_indexed_under(
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _pdf_with_pictures(path: Path, colors: tuple[str, ...]) -> None:
+    fitz: Any = pymupdf
+    document = fitz.open()
+    page = document.new_page()
+    page.insert_text((72, 60), "Three pictures, one per colour.")
+    for number, color in enumerate(colors):
+        top = 90 + 220 * number
+        page.insert_image(fitz.Rect(72, top, 328, top + 192), stream=documents.png_bytes(color))
+    document.save(path)
+    document.close()
+
+
+async def test_thumbnails_of_a_pdf_and_failures_remembered_briefly(
+    es_url: str, es_client: AsyncElasticsearch, tiny_random_clip: Path, tmp_path: Path
+) -> None:
+    name = uuid.uuid4().hex[:10]
+    root = tmp_path / "watched"
+    root.mkdir()
+    (root / "photo.png").write_bytes(documents.png_bytes("blue", "rectangle"))
+    _pdf_with_pictures(root / "album.pdf", ("red", "green", "purple"))
+    store = IndexerSettings(
+        elasticsearch_url=es_url,
+        chunks_alias=f"test-{name}-chunks",
+        documents_index=f"test-{name}-documents",
+    )
+    encoders = load_encoders(EncoderSettings(clip_model=str(tiny_random_clip)))
+    pipeline = IndexingPipeline(store, ElasticsearchStore(store), encoders, ContentReader(store))
+    app = create_api(
+        ApiSettings(thumbnail_failure_ttl_s=1.0),
+        store_settings=store,
+        encoders_factory=lambda: encoders,
+        llm_factory=lambda _settings: None,
+        static_directory=None,
+    )
+    try:
+        await pipeline.setup()
+        photo = _event("fs:w", (root / "photo.png").as_uri(), root=root)
+        album = _event("fs:w", (root / "album.pdf").as_uri(), root=root)
+        result = await pipeline.process([photo, album])
+        assert not result.failed(), result.failed()
+        await es_client.indices.refresh(index=store.chunks_alias)
+        found = await es_client.search(
+            index=store.chunks_alias,
+            query={"term": {"modality": "image"}},
+            size=10,
+            source_includes=["doc_id", "chunk_id", "image_index"],
+        )
+        images = [hit["_source"] for hit in found["hits"]["hits"]]
+        pdf_images = sorted(
+            (image for image in images if image["doc_id"] == album.doc_id),
+            key=lambda image: image["image_index"],
+        )
+        photo_chunk = next(i["chunk_id"] for i in images if i["doc_id"] == photo.doc_id)
+        assert len(pdf_images) == 3
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://api"
+            ) as client,
+        ):
+            # Each PDF image is served from its own extraction, and each is different.
+            served = [await client.get(f"/images/{i['chunk_id']}") for i in pdf_images]
+            assert [response.status_code for response in served] == [200, 200, 200]
+            assert len({response.content for response in served}) == 3
+
+            (root / "photo.png").rename(root / "photo.moved")
+            missing = await client.get(f"/images/{photo_chunk}")
+            assert missing.status_code == 404
+            assert "cannot be read" in missing.json()["detail"]
+            (root / "photo.moved").rename(root / "photo.png")
+            remembered = await client.get(f"/images/{photo_chunk}")
+            assert remembered.status_code == 404  # from memory: the file was not read again
+            await asyncio.sleep(1.1)
+            assert (await client.get(f"/images/{photo_chunk}")).status_code == 200
+    finally:
+        await pipeline.close()
+        created = await es_client.indices.get(index=f"test-{name}-*")
+        if created.body:
+            await es_client.indices.delete(index=",".join(created.body))
