@@ -44,7 +44,7 @@ from indexer.extract.layout import (
 )
 from indexer.extract.limits import DEFAULT_LIMITS, ExtractionLimits
 from indexer.extract.plain import decode_text
-from indexer.extract.titles import choose_title, clean_heading
+from indexer.extract.titles import choose_title, clean_heading, strip_numbering
 
 
 def _tags(names: str) -> frozenset[str]:
@@ -123,9 +123,12 @@ class _Context:
 
 
 class _Walker:
-    def __init__(self, min_image_side: int, parent: str | None) -> None:
+    def __init__(self, min_image_side: int, parent: str | None, title: str | None) -> None:
         self.min_image_side = min_image_side
         self.parent = parent
+        self.title = title.casefold() if title else None
+        """The page's title: its heading heads the path of every later section, whatever
+        its level (a DocBook reference page's ``<h2>SELECT</h2>`` above ``<h2>Synopsis``)."""
         self.sections = [_SectionDraft(path=parent, heading=None)]
         self.stack: list[tuple[int, str]] = []
         self.images: list[_ImageDraft] = []
@@ -180,6 +183,8 @@ class _Walker:
             self.sections[-1].write(element.tail, verbatim=outer.verbatim)
 
     def _start_section(self, level: int, title: str) -> None:
+        if self.title is not None and strip_numbering(title).casefold() == self.title:
+            level, self.title = 0, None
         while self.stack and self.stack[-1][0] >= level:
             self.stack.pop()
         self.stack.append((level, title))
@@ -312,7 +317,7 @@ def extract_html(
         for _, element in zip(range(_TITLE_HEADINGS), _headings(roots), strict=False)
     ]
     title = choose_title(page_title, headings)
-    walker = _Walker(limits.min_image_side, parent if parent != title else None)
+    walker = _Walker(limits.min_image_side, parent if parent != title else None, title)
     for root in roots:
         walker.sections[-1].brk(2)
         walker.walk(root)

@@ -222,3 +222,23 @@ def test_icon_titles_and_linked_images_are_not_mistaken_for_chrome() -> None:
     document = extract_document(page, "text/html")
     assert document.title == "Real title"
     assert [image.alt_text for image in document.image_parts] == ["The figure"]
+
+
+def test_the_title_heading_heads_later_sections_of_the_same_level() -> None:
+    """A DocBook reference page: the command's name and its sections are all ``<h2>``."""
+    page = b"""<html><head><title>SELECT</title></head><body>
+    <div class="navheader"><a accesskey="u" href="sql-commands.html" title="SQL Commands">Up</a>
+    </div><div class="refentry"><div class="refnamediv"><h2><span class="refentrytitle">SELECT
+    </span></h2><p>SELECT, TABLE, WITH \xe2\x80\x94 retrieve rows</p></div>
+    <div class="refsynopsisdiv"><h2>Synopsis</h2><pre>SELECT expression</pre></div>
+    <div class="refsect1"><h2>Description</h2><p>SELECT retrieves rows.</p>
+    <div class="refsect2"><h3>WITH Clause</h3><p>The WITH clause ...</p></div></div></div>
+    </body></html>"""
+    document = extract_document(page, "text/html")
+    assert document.title == "SELECT"
+    assert [part.section for part in document.text_parts] == [
+        "SQL Commands > SELECT",
+        "SQL Commands > SELECT > Synopsis",
+        "SQL Commands > SELECT > Description",
+        "SQL Commands > SELECT > Description > WITH Clause",
+    ]
