@@ -12,6 +12,9 @@ every page look alike, so it is removed before the page is walked:
 - **Sphinx** (classic, alabaster, Read the Docs, furo, pydata): ``div.related``,
   ``div.sphinxsidebar``, ``div.footer``, ``div.rst-footer-buttons``, search boxes, …;
 - **DocBook** (the PostgreSQL manual): ``div.navheader``, ``div.navfooter``;
+- **generated indexes of terms** (DocBook ``div.indexdiv``, Sphinx ``genindex`` and
+  ``py-modindex`` tables): every term of the site with links to where it is explained,
+  so they match nearly every query while answering none;
 - **MkDocs** (material and the default theme): ``.md-header``, ``.md-tabs``,
   ``.md-sidebar``, ``.md-footer``, ``.md-search``, ``.md-source-file``, ``div.navbar``,
   ``.bs-sidebar``, search and keyboard modals.
@@ -49,6 +52,9 @@ DROPPED_TAGS = _words(
 _BOILERPLATE_CLASSES = _words(
     # DocBook (PostgreSQL)
     "navheader navfooter "
+    # generated indexes of terms (DocBook's book index, Sphinx's genindex, py-modindex):
+    # lists of every term with links elsewhere, matching every query and answering none
+    "indexdiv genindex-jumpbox genindextable indextable modindextable "
     # Sphinx themes
     "related sphinxsidebar sphinxsidebarwrapper footer rst-footer-buttons rst-versions "
     "wy-nav-side wy-nav-top wy-breadcrumbs searchbox search-button-field "

@@ -242,3 +242,15 @@ def test_the_title_heading_heads_later_sections_of_the_same_level() -> None:
         "SQL Commands > SELECT > Description",
         "SQL Commands > SELECT > Description > WITH Clause",
     ]
+
+
+def test_generated_indexes_of_terms_are_not_content() -> None:
+    """DocBook's book index and Sphinx's genindex list every term with its links."""
+    page = b"""<html><head><title>Index</title></head><body><div class="index">
+    <div class="titlepage"><h2>Index</h2></div><div class="indexdiv"><h3>A</h3><dl>
+    <dt>ABORT, <a href="sql-abort.html">ABORT</a></dt><dt>aggregate function, <a>Aggregate
+    Functions</a></dt></dl></div></div>
+    <table class="indextable genindextable"><tr><td><a href="api.html">abort()</a></td></tr>
+    </table><p>Every term of the manual.</p></body></html>"""
+    document = extract_document(page, "text/html")
+    assert document.full_text == "Index\n\nEvery term of the manual."
