@@ -28,6 +28,7 @@ from indexer.events import ChangeEvent
 from stream.cms.contentful import contentful_events
 from stream.cms.generic import generic_events
 from stream.cms.payloads import PayloadError, SourceContext, describe_validation, json_type
+from stream.cms.revisions import RevisionSequencer
 from stream.cms.strapi import strapi_events
 from stream.cms.wordpress import wordpress_events
 
@@ -61,18 +62,22 @@ def to_change_events(
     base_url: str | None = None,
     locale: str = "en-US",
     acl: tuple[str, ...] = (),
+    revisions: RevisionSequencer | None = None,
 ) -> list[ChangeEvent]:
     """Map one parsed webhook body to the change events it stands for, in order.
 
     ``payload`` is the parsed JSON (anything but an object is refused); ``headers`` are
     the request's (Contentful names its event in one); ``now`` becomes ``emitted_at``.
     ``base_url`` resolves relative media URLs, ``locale`` picks Contentful's field
-    values, ``acl`` is the readers of the source's documents (empty: public).
+    values, ``acl`` is the readers of the source's documents (empty: public),
+    ``revisions`` orders changes that share a one-second timestamp (WordPress).
     Raises :class:`PayloadError` with the reason when the body cannot be mapped.
     """
     if not isinstance(payload, Mapping):
         raise PayloadError(f"the body must be a JSON object, not {json_type(payload)}")
-    context = SourceContext(source_name, now, base_url=base_url, locale=locale, acl=acl)
+    context = SourceContext(
+        source_name, now, base_url=base_url, locale=locale, acl=acl, revisions=revisions
+    )
     try:
         return ADAPTERS[CmsKind(kind)](payload, headers, context)
     except RecursionError as error:

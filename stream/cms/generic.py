@@ -20,8 +20,9 @@ The body is one event object, or ``{"events": [ ... ]}`` with up to 1000 of them
     }
 
 Unknown fields are refused (so a misspelt ``revison`` is an error, not a silent default).
-Images inside ``html`` become assets too; relative image URLs resolve against ``url``,
-else the source's ``base_url``.
+``html`` is sent as HTML (``text/html``): the indexer reads it once, its headings become
+sections and its ``<img>`` image parts. Relative image URLs (in ``html`` and ``images``)
+resolve against ``url``, else the source's ``base_url``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from pydantic import (
 )
 
 from indexer.events import ChangeEvent, DocumentMetadata
-from stream.cms.html_text import html_to_text
+from stream.cms.html_text import prepare_html
 from stream.cms.payloads import (
     Content,
     PayloadError,
@@ -164,9 +165,6 @@ def _content(entry: GenericEntry, context: SourceContext) -> tuple[Content, str 
     ]
     if entry.html is None:
         return Content.of_text(entry.text, entry.content_type, assets), None
-    page = html_to_text(entry.html)
-    assets += [
-        make_asset(context.absolute_url(image.src, base), alt=image.alt, caption=image.caption)
-        for image in page.images
-    ]
-    return Content.of_text(page.text, "text/html", assets), page.title
+    body = prepare_html(entry.html, lambda url: context.absolute_url(url, base), title=entry.title)
+    html = body.html if body.has_text or body.has_images else None
+    return Content.of_text(html, "text/html", assets), body.title

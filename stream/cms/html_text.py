@@ -1,66 +1,91 @@
-"""HTML → plain text and image references, with only the standard library's ``html.parser``.
+"""CMS HTML on lxml: bodies are sent to the indexer as HTML, titles become plain text.
 
-CMS bodies arrive as HTML (WordPress ``content.rendered``, generic ``html``). The indexer
-wants text with the document's structure kept as line breaks (a paragraph, heading or list
-item is one line) and the images as separate references, so each image can become its own
-part with its alt text and caption. Script, style, noscript and template contents are not
-text and are dropped; entities are decoded; whitespace inside a line is collapsed.
+CMS bodies arrive as HTML (WordPress ``content.rendered``, generic ``html``). The ingress
+does not turn them into text: it sends the HTML itself as ``text/html`` and the worker's
+extractor (:mod:`indexer.extract.html`, the same lxml parser) reads it once, so headings
+start sections and escaped code (``&lt;script&gt;``) stays text. Decoding entities here
+and sending the result as HTML again would have the worker read ``<script>`` as markup.
+
+What the ingress needs of the HTML is read here with lxml (libxml2: linear time, forgiving
+of broken markup): whether the body has any text, its title, and its relative image URLs
+made absolute (the worker could only resolve them against the document's URI, which a
+post without a public link does not have). Metadata fields (a title, a caption) are plain
+text, so they are converted to text here. A document nested deeper than libxml2 builds
+(its 2048-level limit) is sent as it came; the worker reads it as flat text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
-from urllib.parse import urljoin
+from collections.abc import Callable
+from dataclasses import dataclass
+from html import escape
 
-_BLOCK_TAGS = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div",
-        "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
-        "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
-        "summary", "table", "td", "th", "tr", "ul", "title",
-    }
+from lxml import etree
+from lxml import html as lxml_html
+from lxml.html import HtmlElement
+
+NOT_TEXT_TAGS = ("script", "style", "noscript", "template", "head")
+_BLOCK_TAGS = (
+    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div",
+    "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3",
+    "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section",
+    "summary", "table", "td", "th", "tr", "ul",
 )  # fmt: skip
-_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template"})
-_VOID_TAGS = frozenset({"br", "hr", "img", "meta", "link", "input", "source", "wbr"})
+_IMAGE_URL_ATTRIBUTES = ("src", "data-src")
 _WHITESPACE = re.compile(r"\s+")
+_TAG = re.compile(r"<[^<>]*>")
+_TITLE_ELEMENT = re.compile(r"<title[\s>]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class HtmlImage:
-    """An ``<img>`` of the page: its (resolved) ``src``, its alt text and any caption."""
+class HtmlBody:
+    """A CMS body ready to send: the HTML (relative image URLs resolved), whether it has
+    any text, and its title (``<title>``, else the first ``<h1>``)."""
 
-    src: str
-    alt: str | None = None
-    caption: str | None = None
-
-
-@dataclass(frozen=True)
-class HtmlText:
-    """The text of a page (one line per block), its title, and its images in order."""
-
-    text: str
+    html: str
+    has_text: bool
+    has_images: bool = False
     title: str | None = None
-    images: tuple[HtmlImage, ...] = ()
 
 
-def html_to_text(html: str, base_url: str | None = None) -> HtmlText:
-    """Convert HTML to :class:`HtmlText`; relative image URLs are resolved against
-    ``base_url`` when one is given (and left as they are otherwise)."""
-    parser = _TextParser()
-    parser.feed(html)
-    parser.close()
-    images = _unique_images(
-        HtmlImage(
-            src=urljoin(base_url, image.src) if base_url else image.src,
-            alt=image.alt,
-            caption=image.caption,
-        )
-        for image in parser.finished_images()
-    )
-    return HtmlText(text="\n".join(parser.lines()), title=parser.title(), images=images)
+def prepare_html(
+    html: str, resolve_url: Callable[[str], str], *, title: str | None = None
+) -> HtmlBody:
+    """Read ``html`` once; relative ``<img>`` URLs are replaced by ``resolve_url(url)``
+    (which may raise to refuse the body). The HTML is sent as it came unless a URL had to
+    be resolved, or ``title`` is given and the HTML has no ``<title>``: then the entry's
+    title is put first as its ``<title>``, so the indexer titles the document by it rather
+    than by its first heading (a post's body often starts at ``<h2>``)."""
+    if title and not _TITLE_ELEMENT.search(html):
+        html = f"<title>{escape(title, quote=False)}</title>\n{html}"
+    try:
+        root = _parse(html)
+    except _TooDeep:  # the tree is cut short: send it as it came, for the worker to read
+        text = _TAG.sub(" ", html)
+        return HtmlBody(html=html, has_text=bool(text.strip()), has_images="<img" in html)
+    if root is None:
+        return HtmlBody(html=html, has_text=False)
+    if _resolve_images(root, resolve_url):
+        html = lxml_html.tostring(root, encoding="unicode")
+    title = _first_text(root, "title") or _first_text(root, "h1")
+    etree.strip_elements(root, *NOT_TEXT_TAGS, with_tail=False)
+    has_text = any(piece.strip() for piece in root.itertext())
+    has_images = any(_image_urls(image) for image in root.iter("img"))
+    return HtmlBody(html=html, has_text=has_text, has_images=has_images, title=title)
+
+
+def html_to_plain_text(html: str) -> str:
+    """The text of an HTML fragment (a title, a caption): tags removed, entities decoded,
+    blocks separated by a space, whitespace collapsed."""
+    try:
+        root = _parse(html)
+    except _TooDeep:
+        return collapse_whitespace(_TAG.sub(" ", html))
+    if root is None:
+        return ""
+    etree.strip_elements(root, *NOT_TEXT_TAGS, with_tail=False)
+    return _element_text(root)
 
 
 def collapse_whitespace(text: str) -> str:
@@ -68,140 +93,50 @@ def collapse_whitespace(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def _unique_images(images: Iterable[HtmlImage]) -> tuple[HtmlImage, ...]:
-    """The first occurrence of each ``src`` wins (a page often repeats its hero image)."""
-    seen: dict[str, HtmlImage] = {}
-    for image in images:
-        seen.setdefault(image.src, image)
-    return tuple(seen.values())
+class _TooDeep(Exception):
+    """libxml2 stopped at its nesting limit: the tree misses the rest of the document."""
 
 
-@dataclass
-class _Figure:
-    images: list[HtmlImage] = field(default_factory=list)
-    caption: list[str] = field(default_factory=list)
-    in_caption: bool = False
+def _parse(html: str) -> HtmlElement | None:
+    """The document's tree, or None for blank input. Text that is not valid UTF-8 (a lone
+    surrogate) is replaced rather than refused: it is content, not structure."""
+    parser = lxml_html.HTMLParser(
+        encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True
+    )
+    try:
+        root = lxml_html.document_fromstring(html.encode("utf-8", "replace"), parser=parser)
+    except etree.ParserError:  # "Document is empty"
+        return None
+    if any(error.level_name == "FATAL" for error in parser.error_log):
+        raise _TooDeep
+    return root
 
 
-class _TextParser(HTMLParser):
-    """Collects text lines, the ``<title>`` (or first ``<h1>``) and images."""
+def _element_text(element: HtmlElement) -> str:
+    for block in element.iter(*_BLOCK_TAGS):
+        block.tail = " " + (block.tail or "")
+    return collapse_whitespace(element.text_content())
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self._lines: list[str] = []
-        self._current: list[str] = []
-        self._skip_depth = 0
-        self._pre_depth = 0
-        self._title_parts: list[str] | None = None
-        self._heading_parts: list[str] | None = None
-        self._title: str | None = None
-        self._first_heading: str | None = None
-        self._figures: list[_Figure] = []
-        self._images: list[HtmlImage] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_TAGS:
-            self._skip_depth += 1
-            return
-        if self._skip_depth:
-            return
-        if tag in _BLOCK_TAGS:
-            self._break_line()
-        if tag == "pre":
-            self._pre_depth += 1
-        elif tag == "title":
-            self._title_parts = []
-        elif tag == "h1" and self._first_heading is None:
-            self._heading_parts = []
-        elif tag == "figure":
-            self._figures.append(_Figure())
-        elif tag == "figcaption" and self._figures:
-            self._figures[-1].in_caption = True
-        elif tag == "img":
-            self._add_image(dict(attrs))
+def _first_text(root: HtmlElement, tag: str) -> str | None:
+    element = next(root.iter(tag), None)
+    return _element_text(element) or None if element is not None else None
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID_TAGS:
-            self.handle_endtag(tag)
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS:
-            self._skip_depth = max(0, self._skip_depth - 1)
-            return
-        if self._skip_depth or tag in _VOID_TAGS:
-            return
-        if tag in _BLOCK_TAGS:
-            self._break_line()
-        if tag == "pre":
-            self._pre_depth = max(0, self._pre_depth - 1)
-        elif tag == "title" and self._title_parts is not None:
-            self._title = collapse_whitespace("".join(self._title_parts)) or None
-            self._title_parts = None
-        elif tag == "h1" and self._heading_parts is not None:
-            self._first_heading = collapse_whitespace("".join(self._heading_parts)) or None
-            self._heading_parts = None
-        elif tag == "figcaption" and self._figures:
-            self._figures[-1].in_caption = False
-        elif tag == "figure" and self._figures:
-            self._close_figure(self._figures.pop())
+def _resolve_images(root: HtmlElement, resolve_url: Callable[[str], str]) -> bool:
+    """Make every relative image URL absolute; whether any changed."""
+    changed = False
+    for image in root.iter("img"):
+        for attribute, url in _image_urls(image):
+            resolved = resolve_url(url)
+            if resolved != url:
+                image.set(attribute, resolved)
+                changed = True
+    return changed
 
-    def handle_data(self, data: str) -> None:
-        if self._skip_depth:
-            return
-        if self._title_parts is not None:
-            self._title_parts.append(data)
-            return  # the <title> is metadata, not body text
-        if self._heading_parts is not None:
-            self._heading_parts.append(data)
-        if self._figures and self._figures[-1].in_caption:
-            self._figures[-1].caption.append(data)
-        if self._pre_depth:
-            self._add_preformatted(data)
-        else:
-            self._current.append(data)
 
-    def close(self) -> None:
-        super().close()
-        self._break_line()
-        while self._figures:
-            self._close_figure(self._figures.pop())
-
-    def lines(self) -> list[str]:
-        return self._lines
-
-    def title(self) -> str | None:
-        return self._title or self._first_heading
-
-    def finished_images(self) -> list[HtmlImage]:
-        return self._images
-
-    def _add_image(self, attrs: dict[str, str | None]) -> None:
-        src = (attrs.get("src") or attrs.get("data-src") or "").strip()
-        if not src or src.startswith("data:"):
-            return  # inline data URIs are not references the indexer can fetch
-        alt = collapse_whitespace(attrs.get("alt") or "") or None
-        title = collapse_whitespace(attrs.get("title") or "") or None
-        image = HtmlImage(src=src, alt=alt or title)
-        if self._figures:
-            self._figures[-1].images.append(image)
-        else:
-            self._images.append(image)
-
-    def _close_figure(self, figure: _Figure) -> None:
-        caption = collapse_whitespace("".join(figure.caption)) or None
-        for image in figure.images:
-            self._images.append(HtmlImage(image.src, image.alt, image.caption or caption))
-
-    def _add_preformatted(self, data: str) -> None:
-        pieces = data.split("\n")
-        self._current.append(pieces[0])
-        for piece in pieces[1:]:
-            self._break_line()
-            self._current.append(piece)
-
-    def _break_line(self) -> None:
-        line = collapse_whitespace("".join(self._current))
-        self._current = []
-        if line:
-            self._lines.append(line)
+def _image_urls(image: HtmlElement) -> list[tuple[str, str]]:
+    """The ``(attribute, url)`` of an ``<img>`` that name a fetchable image (not inline
+    ``data:``)."""
+    found = ((name, (image.get(name) or "").strip()) for name in _IMAGE_URL_ATTRIBUTES)
+    return [(name, url) for name, url in found if url and not url.startswith("data:")]

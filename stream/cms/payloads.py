@@ -26,6 +26,7 @@ from indexer.events import (
     derive_doc_id,
     derive_event_id,
 )
+from stream.cms.revisions import RevisionSequencer
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -45,6 +46,8 @@ class SourceContext:
     base_url: str | None = None
     locale: str = "en-US"
     acl: tuple[str, ...] = ()
+    revisions: RevisionSequencer | None = None
+    """Orders changes within one timestamp second (WordPress); None numbers them all 0."""
 
     @property
     def source(self) -> str:

@@ -4,19 +4,18 @@ Both are trees: block nodes (paragraph, heading, list, list item, quote) whose l
 inline text nodes. A block whose direct children include text is one line, all of its
 inline descendants (links included) joined; other blocks are walked into. The two CMSs only
 differ in key names, which :class:`RichTextKeys` names. Markdown (Strapi 4 rich text,
-Contentful long text) stays text as it is; only its images are picked out.
+Contentful long text) stays text as it is; only its images are picked out, by the
+indexer's Markdown parser (markdown-it-py), so the ingress and the worker agree on them.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from indexer.extract.markdown import find_images
 from stream.cms.html_text import collapse_whitespace
-
-_MARKDOWN_IMAGE = re.compile(r'!\[(?P<alt>[^\]]*)\]\(\s*<?(?P<url>[^)\s>]+)>?(?:\s+"[^"]*")?\s*\)')
 
 
 @dataclass(frozen=True)
@@ -56,21 +55,37 @@ def is_contentful_document(value: object) -> bool:
 
 
 def rich_text_lines(node: object, keys: RichTextKeys) -> list[str]:
-    """The non-empty lines of a node, a list of nodes, or a whole document."""
-    if isinstance(node, list):
-        return [line for child in node for line in rich_text_lines(child, keys)]
-    if not isinstance(node, Mapping):
-        return []
-    if isinstance(node.get(keys.text), str):
-        line = collapse_whitespace(node[keys.text])
-        return [line] if line else []
-    children = node.get(keys.children)
-    if not isinstance(children, list):
-        return []
-    if any(_is_text_leaf(child, keys) for child in children):
-        line = collapse_whitespace(_inline_text(node, keys))
-        return [line] if line else []
-    return rich_text_lines(children, keys)
+    """The non-empty lines of a node, a list of nodes, or a whole document.
+
+    Walked with an explicit stack, each node once, so the cost is the document's size
+    whatever its depth.
+    """
+    lines: list[str] = []
+    pending: list[object] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, list):
+            pending.extend(reversed(current))
+            continue
+        if not isinstance(current, Mapping):
+            continue
+        if isinstance(current.get(keys.text), str):
+            _add_line(lines, current[keys.text])
+            continue
+        children = current.get(keys.children)
+        if not isinstance(children, list):
+            continue
+        if any(_is_text_leaf(child, keys) for child in children):
+            _add_line(lines, _inline_text(current, keys))
+        else:
+            pending.extend(reversed(children))
+    return lines
+
+
+def _add_line(lines: list[str], text: str) -> None:
+    line = collapse_whitespace(text)
+    if line:
+        lines.append(line)
 
 
 def _is_text_leaf(node: object, keys: RichTextKeys) -> bool:
@@ -78,18 +93,24 @@ def _is_text_leaf(node: object, keys: RichTextKeys) -> bool:
 
 
 def _inline_text(node: Mapping[str, Any], keys: RichTextKeys) -> str:
-    text = node.get(keys.text)
-    if isinstance(text, str):
-        return text
-    children = node.get(keys.children)
-    if not isinstance(children, list):
-        return ""
-    return "".join(_inline_text(child, keys) for child in children if isinstance(child, Mapping))
+    """All text leaves under ``node`` in order, joined (links and marks included)."""
+    pieces: list[str] = []
+    pending: list[object] = [node]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, Mapping):
+            continue
+        text = current.get(keys.text)
+        if isinstance(text, str):
+            pieces.append(text)
+            continue
+        children = current.get(keys.children)
+        if isinstance(children, list):
+            pending.extend(reversed(children))
+    return "".join(pieces)
 
 
 def markdown_images(text: str) -> list[tuple[str, str | None]]:
-    """The ``![alt](url "title")`` images of markdown text, as ``(url, alt)``."""
-    return [
-        (match["url"], collapse_whitespace(match["alt"]) or None)
-        for match in _MARKDOWN_IMAGE.finditer(text)
-    ]
+    """The images of markdown text (inline and reference, not in code), as ``(url, alt)``,
+    found by the indexer's own Markdown parser (linear time)."""
+    return [(image.source, collapse_whitespace(image.alt) or None) for image in find_images(text)]

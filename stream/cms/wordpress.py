@@ -12,8 +12,12 @@ Accepted bodies:
 
 Only ``status == "publish"`` (and no password) is public: ``trash``, ``draft``,
 ``private``, ``pending``, ``future`` and password-protected posts are deleted from the
-index. The document key is ``<type>/<id>``; the revision is ``modified_gmt`` (UTC) in
-epoch milliseconds.
+index. The document key is ``<type>/<id>``. ``modified_gmt`` (UTC) counts whole seconds,
+so the revision is its epoch milliseconds × 1000 plus the number of the change within
+that second (:mod:`stream.cms.revisions`): a quick edit or a delete in the same second as
+the last save still comes after it. The body is sent as HTML (``text/html``), read once
+by the indexer; only the featured image is an asset (the content's ``<img>`` are found
+by the indexer in the HTML).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from indexer.events import Asset, ChangeEvent, DocumentMetadata
-from stream.cms.html_text import html_to_text
+from stream.cms.html_text import html_to_plain_text, prepare_html
 from stream.cms.payloads import (
     Content,
     PayloadError,
@@ -37,6 +41,7 @@ from stream.cms.payloads import (
     require_mapping,
     upsert_event,
 )
+from stream.cms.revisions import SLOTS_PER_TIMESTAMP, sequenced
 
 PUBLIC_STATUS = "publish"
 HIDDEN_STATUSES = frozenset({"trash", "draft", "private", "pending", "future", "auto-draft"})
@@ -51,10 +56,12 @@ def wordpress_events(
     action = payload.get("action")
     post = _post(payload)
     key = f"{_post_type(post)}/{require_id(post.get('id'), 'post id')}"
-    revision = epoch_ms(post.get("modified_gmt"), "post modified_gmt", assume_utc=True)
+    modified = epoch_ms(post.get("modified_gmt"), "post modified_gmt", assume_utc=True)
+    revision = modified * SLOTS_PER_TIMESTAMP
     uri = public_url(post.get("link"))
     if _forces_delete(action) or _is_hidden(post):
-        return [delete_event(context, key, revision, uri=uri)]
+        deleted = delete_event(context, key, revision, uri=uri)
+        return [sequenced(deleted, modified, context.revisions)]
     content = _content(post, context, uri)
     metadata = DocumentMetadata(
         title=_plain(_rendered(post.get("title"))),
@@ -63,7 +70,8 @@ def wordpress_events(
         url=uri,
         extra={"wordpress_type": _post_type(post)},
     )
-    return [upsert_event(context, key, revision, uri=uri, content=content, metadata=metadata)]
+    upserted = upsert_event(context, key, revision, uri=uri, content=content, metadata=metadata)
+    return [sequenced(upserted, modified, context.revisions)]
 
 
 def _post(payload: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -131,19 +139,26 @@ def _rendered(value: object) -> str | None:
 
 def _plain(html: str | None) -> str | None:
     """A title or caption's text: tags removed, entities (``&#8217;``) decoded."""
-    return html_to_text(html).text.replace("\n", " ") or None if html else None
+    return html_to_plain_text(html) or None if html else None
 
 
 def _content(post: Mapping[str, Any], context: SourceContext, link: str | None) -> Content:
-    page = html_to_text(_rendered(post.get("content")) or "")
-    text = page.text or html_to_text(_rendered(post.get("excerpt")) or "").text
-    inline = [
-        make_asset(context.absolute_url(image.src, link), alt=image.alt, caption=image.caption)
-        for image in page.images
-    ]
+    """The post's HTML, sent as ``text/html`` for the worker to read once (sections by
+    heading, code kept as text), with relative image URLs resolved against the link, else
+    the source's ``base_url``. Without text in the content, the excerpt comes first."""
+
+    def resolve(url: str) -> str:
+        return context.absolute_url(url, link)
+
+    title = _plain(_rendered(post.get("title")))
+    content = _rendered(post.get("content")) or ""
+    body = prepare_html(content, resolve, title=title)
+    excerpt = _rendered(post.get("excerpt")) or ""
+    if not body.has_text and excerpt.strip():
+        body = prepare_html(f"{excerpt}\n{content}", resolve, title=title)
     featured = _featured_image(post, context, link)
-    assets = ([featured] if featured else []) + inline
-    return Content.of_text(text, "text/html", assets)
+    html = body.html if body.has_text or body.has_images else None
+    return Content.of_text(html, "text/html", [featured] if featured else [])
 
 
 def _featured_image(

@@ -6,11 +6,17 @@ from typing import Any
 
 import pytest
 
+from indexer.documents import ExtractedDocument
 from indexer.events import Asset, ChangeEvent, Operation, derive_doc_id, derive_event_id
+from indexer.extract import extract_document
+from indexer.folding import fold_events
+from indexer.manifest import Manifest
 from stream.cms import CmsKind, PayloadError, to_change_events
+from stream.cms.revisions import RevisionSequencer
 from tests.unit.cms_payloads import NOW, load_payload
 
 MODIFIED_MS = 1_795_271_400_000  # 2026-11-21T14:30:00 UTC (modified_gmt has no zone)
+REVISION = MODIFIED_MS * 1000  # the first change seen within that second
 
 
 def wordpress(payload: dict[str, Any], **options: Any) -> ChangeEvent:
@@ -18,17 +24,25 @@ def wordpress(payload: dict[str, Any], **options: Any) -> ChangeEvent:
     return event
 
 
+def indexed(event: ChangeEvent) -> ExtractedDocument:
+    """What the worker extracts from the event's inline text."""
+    assert event.text is not None
+    return extract_document(event.text.encode(), event.content_type)
+
+
 def test_published_post() -> None:
     event = wordpress(load_payload("wordpress_post_publish"))
     assert event.op is Operation.UPSERT
     assert event.doc_id == derive_doc_id("cms:blog", "post/1234")
-    assert event.revision == MODIFIED_MS
-    assert event.event_id == derive_event_id("cms:blog", event.doc_id, "upsert", MODIFIED_MS)
+    assert event.revision == REVISION
+    assert event.event_id == derive_event_id("cms:blog", event.doc_id, "upsert", REVISION)
     assert event.uri == "https://blog.example.com/2026/11/20/kafka-for-search/"
     assert event.content_type == "text/html"
-    assert event.text == (
-        "We moved our indexer to Kafka last spring.\nThe setup\n"
-        "Three brokers, one topic\nIt’s been “boring” ever since."
+    document = indexed(event)
+    assert [part.section for part in document.text_parts] == [None, "The setup"]
+    assert document.full_text == (
+        "We moved our indexer to Kafka last spring.\n\nThe setup\n\n"
+        "Three brokers, one topic\n\nIt’s been “boring” ever since."
     )
     assert event.metadata.title == "Kafka for search: what we learned – part 1"
     assert event.metadata.tags == ("tag:12", "tag:19", "category:4")
@@ -37,7 +51,7 @@ def test_published_post() -> None:
     assert event.metadata.extra == {"wordpress_type": "post"}
 
 
-def test_featured_image_first_then_inline_images_resolved_against_the_link() -> None:
+def test_featured_image_is_an_asset_and_inline_images_are_resolved_in_the_html() -> None:
     event = wordpress(load_payload("wordpress_post_publish"))
     assert event.assets == (
         Asset(
@@ -46,12 +60,27 @@ def test_featured_image_first_then_inline_images_resolved_against_the_link() -> 
             alt_text="Logs flowing into a search box",
             caption="Photo: the team",
         ),
-        Asset(
-            uri="https://blog.example.com/wp-content/uploads/2026/11/topology-1024x576.png",
-            alt_text="Broker topology",
-            caption="Three brokers, one topic",
-        ),
     )
+    (image,) = indexed(event).image_parts
+    assert image.reference == (
+        "https://blog.example.com/wp-content/uploads/2026/11/topology-1024x576.png"
+    )
+    assert (image.alt_text, image.caption) == ("Broker topology", "Three brokers, one topic")
+
+
+def test_escaped_code_and_headings_survive_to_the_worker() -> None:
+    payload = load_payload("wordpress_post_publish")
+    payload["content"]["rendered"] = (
+        "<p>Intro.</p><h2>Install</h2><p>Add the tag:</p>"
+        "<pre class='wp-block-code'><code>&lt;script src=\"app.js\"&gt;&lt;/script&gt;</code></pre>"
+        "<h2>Use</h2><p>Call <code>start()</code>.</p>"
+    )
+    document = indexed(wordpress(payload))
+    assert [(part.section, part.text) for part in document.text_parts] == [
+        (None, "Intro."),
+        ("Install", 'Install\n\nAdd the tag:\n\n<script src="app.js"></script>'),
+        ("Use", "Use\n\nCall start()."),
+    ]
 
 
 @pytest.mark.parametrize("status", ["trash", "draft", "private", "pending", "future"])
@@ -64,7 +93,7 @@ def test_unpublished_statuses_delete_the_post(status: str) -> None:
     assert event.doc_id == published.doc_id
     assert event.text is None
     assert event.assets == ()
-    assert event.event_id == derive_event_id("cms:blog", event.doc_id, "delete", MODIFIED_MS)
+    assert event.event_id == derive_event_id("cms:blog", event.doc_id, "delete", REVISION)
 
 
 def test_password_protected_posts_are_deleted() -> None:
@@ -89,9 +118,10 @@ def test_wp_webhooks_envelope_with_a_wp_post() -> None:
     event = wordpress(load_payload("wordpress_wp_webhooks_envelope"))
     assert event.op is Operation.UPSERT
     assert event.doc_id == derive_doc_id("cms:blog", "page/77")
-    assert event.revision == 1_793_693_525_000  # "2026-11-03 08:12:05" UTC
+    assert event.revision == 1_793_693_525_000 * 1000  # "2026-11-03 08:12:05" UTC
     assert event.uri == "https://library.example.org/opening-hours/"
-    assert event.text == (
+    assert event.content_type == "text/html"
+    assert indexed(event).full_text == (
         "Opening hours change in December.\nThe library closes at 4 pm on Fridays."
     )
     assert event.metadata.title == "Opening hours"
@@ -118,9 +148,19 @@ def test_the_excerpt_is_the_text_when_the_content_is_empty() -> None:
     payload["content"]["rendered"] = ""
     del payload["_embedded"]
     event = wordpress(payload)
-    assert event.text == "We moved our indexer to Kafka last spring."
+    assert indexed(event).full_text == "We moved our indexer to Kafka last spring."
     assert event.metadata.author == "3"
     assert event.assets == ()
+
+
+def test_the_excerpt_comes_before_the_images_of_a_content_without_text() -> None:
+    payload = load_payload("wordpress_post_publish")
+    payload["content"]["rendered"] = "<figure><img src='/gallery/1.jpg' alt='One'></figure>"
+    document = indexed(wordpress(payload))
+    assert document.full_text == "We moved our indexer to Kafka last spring."
+    assert [image.reference for image in document.image_parts] == [
+        "https://blog.example.com/gallery/1.jpg"
+    ]
 
 
 def test_relative_images_without_link_use_the_base_url() -> None:
@@ -129,9 +169,16 @@ def test_relative_images_without_link_use_the_base_url() -> None:
     del payload["_embedded"]
     event = wordpress(payload, base_url="https://wp.internal/")
     assert event.uri == "cms://blog/post/1234"
-    assert event.assets[0].uri == (
+    assert [image.reference for image in indexed(event).image_parts] == [
         "https://wp.internal/wp-content/uploads/2026/11/topology-1024x576.png"
-    )
+    ]
+
+
+def test_relative_images_with_nothing_to_resolve_them_against_are_refused() -> None:
+    payload = load_payload("wordpress_post_publish")
+    del payload["link"]
+    with pytest.raises(PayloadError, match="set base_url"):
+        wordpress(payload)
 
 
 def test_the_same_delivery_twice_gives_the_same_event_id() -> None:
@@ -143,7 +190,7 @@ def test_the_same_delivery_twice_gives_the_same_event_id() -> None:
 def test_an_edit_gives_a_newer_revision() -> None:
     payload = load_payload("wordpress_post_publish")
     payload["modified_gmt"] = "2026-11-21T14:30:01"
-    assert wordpress(payload).revision == MODIFIED_MS + 1000
+    assert wordpress(payload).revision == (MODIFIED_MS + 1000) * 1000
 
 
 @pytest.mark.parametrize(
@@ -176,3 +223,49 @@ def test_a_post_with_nothing_to_index_is_refused() -> None:
     del payload["_embedded"]
     with pytest.raises(PayloadError, match="'post/1234' has nothing to index"):
         wordpress(payload)
+
+
+# --- edits and deletes within one second (modified_gmt counts seconds) --------------------
+
+
+def test_two_edits_within_one_second_get_ordered_revisions_and_distinct_ids() -> None:
+    revisions = RevisionSequencer()
+    first = load_payload("wordpress_post_publish")
+    quick_edit = load_payload("wordpress_post_publish")
+    quick_edit["title"]["rendered"] = "Kafka for search: what we learned – part 2"
+    edited = wordpress(first, revisions=revisions)
+    edited_again = wordpress(quick_edit, revisions=revisions)
+    assert edited.revision == REVISION
+    assert edited_again.revision == REVISION + 1
+    assert edited_again.event_id != edited.event_id
+    redelivered = wordpress(load_payload("wordpress_post_publish"), revisions=revisions)
+    assert (redelivered.revision, redelivered.event_id) == (edited.revision, edited.event_id)
+
+
+def test_a_delete_in_the_second_of_the_last_save_comes_after_it() -> None:
+    revisions = RevisionSequencer()
+    upsert = wordpress(load_payload("wordpress_post_publish"), revisions=revisions)
+    deleted = wordpress(
+        {"action": "post_delete", "post": load_payload("wordpress_post_publish")},
+        revisions=revisions,
+    )
+    assert deleted.op is Operation.DELETE
+    assert deleted.revision > upsert.revision
+    steps = fold_events([upsert, deleted], None)
+    assert [step.action for step in steps] == ["superseded", "delete"]
+
+
+def test_without_memory_a_delete_of_the_same_second_still_wins_over_the_indexed_post() -> None:
+    upsert = wordpress(load_payload("wordpress_post_publish"))  # e.g. before a restart
+    deleted = wordpress({"action": "post_delete", "post": load_payload("wordpress_post_publish")})
+    assert deleted.revision == upsert.revision
+    indexed_post = Manifest(doc_id=upsert.doc_id, revision=upsert.revision)
+    assert [step.action for step in fold_events([deleted], indexed_post)] == ["delete"]
+
+
+def test_the_sequencer_forgets_the_oldest_timestamps_beyond_its_capacity() -> None:
+    revisions = RevisionSequencer(capacity=1)
+    assert revisions.position("d", 1, "a") == 0
+    assert revisions.position("d", 1, "b") == 1
+    assert revisions.position("d", 2, "a") == 0  # pushes out timestamp 1
+    assert revisions.position("d", 1, "b") == 0

@@ -1,115 +1,91 @@
-"""HTML → text and image references (stream.cms.html_text)."""
+"""CMS HTML on lxml (stream.cms.html_text): bodies kept as HTML, metadata as plain text."""
 
 from __future__ import annotations
 
+import time
+from urllib.parse import urljoin
+
 import pytest
 
-from stream.cms.html_text import HtmlImage, HtmlText, html_to_text
+from stream.cms.html_text import html_to_plain_text, prepare_html
+from stream.cms.payloads import PayloadError
 
 
-def test_blocks_become_lines_and_inline_markup_joins() -> None:
+def _against_site(url: str) -> str:
+    return urljoin("https://site.test/posts/1/", url)
+
+
+def test_a_body_without_relative_images_is_sent_exactly_as_it_came() -> None:
+    html = "<h2>Setup</h2><pre><code>&lt;script&gt;x()&lt;/script&gt;</code></pre>"
+    body = prepare_html(html, _against_site)
+    assert body.html == html
+    assert body.has_text
+    assert not body.has_images
+
+
+def test_relative_image_urls_are_resolved_and_the_rest_is_kept() -> None:
     html = (
-        "<h1>Title</h1><p>First <b>bold</b> and <a href='#'>linked</a> words.</p>"
-        "<ul><li>one</li><li>two</li></ul><div>Last<br>line</div>"
+        "<p>a &lt;b&gt; c</p><img src='img/a.png' alt='A'>"
+        "<img data-src='/lazy.png'><img src='https://cdn.test/abs.png'>"
+        "<img src='data:image/png;base64,AAAA'>"
     )
-    assert html_to_text(html).text == ("Title\nFirst bold and linked words.\none\ntwo\nLast\nline")
+    body = prepare_html(html, _against_site)
+    assert 'src="https://site.test/posts/1/img/a.png"' in body.html
+    assert 'data-src="https://site.test/lazy.png"' in body.html
+    assert 'src="https://cdn.test/abs.png"' in body.html
+    assert "a &lt;b&gt; c" in body.html  # escaped text stays escaped
+    assert body.has_images
 
 
-@pytest.mark.parametrize("tag", ["script", "style", "noscript", "template"])
-def test_non_text_elements_are_dropped(tag: str) -> None:
-    html = f"<p>before</p><{tag}>var hidden = '<p>no</p>';</{tag}><p>after</p>"
-    assert html_to_text(html).text == "before\nafter"
+def test_a_url_that_cannot_be_resolved_refuses_the_body() -> None:
+    def refuse(url: str) -> str:
+        raise PayloadError(f"relative URL {url!r} cannot be resolved")
+
+    with pytest.raises(PayloadError, match=r"img/a\.png"):
+        prepare_html("<img src='img/a.png'>", refuse)
 
 
-def test_entities_are_decoded_and_whitespace_collapsed_within_lines() -> None:
-    html = "<p>  Fish &amp;\n\t chips&nbsp;&nbsp;&#8211; &quot;fresh&quot;  </p>"
-    assert html_to_text(html).text == 'Fish & chips – "fresh"'
+@pytest.mark.parametrize(
+    "html",
+    ["", "   ", "<p> </p><p>&nbsp;</p>", "<script>var x = 1;</script><style>p{}</style>"],
+)
+def test_bodies_without_text(html: str) -> None:
+    body = prepare_html(html, _against_site)
+    assert not body.has_text
+    assert not body.has_images
 
 
-def test_empty_blocks_leave_no_blank_lines() -> None:
-    assert html_to_text("<p> </p><div><p>text</p></div><p>&nbsp;</p>").text == "text"
+def test_an_image_only_body_has_images_but_no_text() -> None:
+    body = prepare_html("<figure><img src='/a.png'></figure>", _against_site)
+    assert (body.has_text, body.has_images) == (False, True)
 
 
-def test_preformatted_text_keeps_its_line_breaks() -> None:
-    assert html_to_text("<pre>a = 1\nb = 2</pre>").text == "a = 1\nb = 2"
-
-
-def test_title_element_is_the_title_and_not_body_text() -> None:
-    page = html_to_text("<html><head><title>Page &amp; co</title></head><body><p>x</p></body>")
-    assert page.title == "Page & co"
-    assert page.text == "x"
-
-
-def test_first_h1_is_the_title_when_there_is_no_title_element() -> None:
-    page = html_to_text("<h1>Main <em>heading</em></h1><h1>Second</h1><p>body</p>")
-    assert page.title == "Main heading"
-    assert page.text == "Main heading\nSecond\nbody"
-
-
-def test_no_title_at_all() -> None:
-    assert html_to_text("<p>just text</p>").title is None
-
-
-def test_images_keep_src_and_alt_in_order() -> None:
-    page = html_to_text(
-        '<p><img src="https://x.test/a.png" alt="A cat"></p><img src="https://x.test/b.png"/>'
+def test_title_is_the_title_element_then_the_first_h1() -> None:
+    page = "<html><head><title>Page &amp; co</title></head><body><h1>H</h1></body></html>"
+    assert prepare_html(page, _against_site).title == "Page & co"
+    assert prepare_html("<h1>Main <em>heading</em></h1><h1>2</h1>", _against_site).title == (
+        "Main heading"
     )
-    assert page.images == (
-        HtmlImage("https://x.test/a.png", alt="A cat"),
-        HtmlImage("https://x.test/b.png"),
-    )
+    assert prepare_html("<p>just text</p>", _against_site).title is None
 
 
-def test_image_title_is_the_alt_text_when_alt_is_missing() -> None:
-    (image,) = html_to_text('<img src="/a.png" title="Hover text" alt="">').images
-    assert image.alt == "Hover text"
+def test_plain_text_of_a_title_decodes_entities_and_drops_tags() -> None:
+    assert html_to_plain_text("Kafka &#8211; it&#8217;s <em>boring</em>") == ("Kafka – it’s boring")
+    assert html_to_plain_text("<p>one</p><p>two</p><script>no</script>") == "one two"
+    assert html_to_plain_text("") == ""
 
 
-def test_figure_caption_belongs_to_the_figures_images_and_stays_in_the_text() -> None:
-    page = html_to_text(
-        "<figure><img src='/chart.png' alt='Chart'>"
-        "<figcaption>Sales <b>2026</b></figcaption></figure><p>after</p>"
-        "<img src='/other.png'>"
-    )
-    assert page.images == (
-        HtmlImage("/chart.png", alt="Chart", caption="Sales 2026"),
-        HtmlImage("/other.png"),
-    )
-    assert page.text == "Sales 2026\nafter"
+def test_nested_and_unclosed_markup_is_read_in_linear_time() -> None:
+    hostile = "<div>" * 3000 + "x" + "<p><b>" * 20_000  # the 140 KB that took 14.6 s
+    started = time.thread_time()
+    body = prepare_html(hostile, _against_site)
+    assert time.thread_time() - started < 1.0
+    assert body.has_text
 
 
-def test_relative_sources_resolve_against_base_url() -> None:
-    page = html_to_text(
-        '<img src="/up/a.png"><img src="b.png"><img src="https://cdn.test/c.png">',
-        base_url="https://blog.test/2026/post/",
-    )
-    assert [image.src for image in page.images] == [
-        "https://blog.test/up/a.png",
-        "https://blog.test/2026/post/b.png",
-        "https://cdn.test/c.png",
-    ]
-
-
-def test_relative_sources_stay_relative_without_base_url() -> None:
-    assert html_to_text('<img src="/up/a.png">').images[0].src == "/up/a.png"
-
-
-def test_data_uris_and_empty_sources_are_not_images_and_duplicates_collapse() -> None:
-    page = html_to_text(
-        '<img src="data:image/png;base64,AAAA"><img src=""><img>'
-        '<img src="/a.png" alt="first"><img src="/a.png" alt="again">'
-    )
-    assert page.images == (HtmlImage("/a.png", alt="first"),)
-
-
-def test_lazy_loaded_images_use_data_src() -> None:
-    assert html_to_text('<img data-src="/lazy.jpg">').images[0].src == "/lazy.jpg"
-
-
-def test_broken_html_still_gives_its_text() -> None:
-    page = html_to_text("<p>open <b>bold <i>italic</p><li>item<div>unclosed")
-    assert page.text == "open bold italic\nitem\nunclosed"
-
-
-def test_empty_input() -> None:
-    assert html_to_text("") == HtmlText(text="", title=None, images=())
+def test_the_entry_title_becomes_the_title_of_a_body_without_one() -> None:
+    body = prepare_html("<h2>Install</h2><p>x</p>", _against_site, title="Fish & <chips>")
+    assert body.html.startswith("<title>Fish &amp; &lt;chips&gt;</title>")
+    assert body.title == "Fish & <chips>"
+    page = "<html><head><title>Own</title></head><body>x</body></html>"
+    assert prepare_html(page, _against_site, title="Entry").html == page
