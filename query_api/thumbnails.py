@@ -136,12 +136,15 @@ class ThumbnailService:
             and name.startswith(FILE_SYSTEM_PREFIX)
             and name not in self._store.source_roots
         ):
-            manifest = await self._get(
-                self._store.documents_index,
-                str(source.get("doc_id", "")),
-                ["manifest.fields.root"],
-                "document",
-            )
+            try:
+                manifest = await self._get(
+                    self._store.documents_index,
+                    str(source.get("doc_id", "")),
+                    ["manifest.fields.root"],
+                    "document",
+                )
+            except NotFound:  # no manifest: no declared root (MMRAG_ALLOWED_ROOTS decides)
+                manifest = {}
             fields = manifest.get("manifest", {}).get("fields") or {}
             root = fields.get("root") if isinstance(fields.get("root"), str) else None
         return scope_for(name, root, self._store)

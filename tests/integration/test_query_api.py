@@ -383,7 +383,7 @@ async def test_thumbnails_refuse_what_they_must_not_serve(indexed: Indexed) -> N
     )
     response = await client.get("/images/outside")
     assert response.status_code == 404
-    assert "outside the allowed roots" in response.json()["detail"]
+    assert "outside the roots of source 'fs:elsewhere'" in response.json()["detail"]
     # A file edited since indexing no longer matches its hash.
     (indexed.folder / "shapes.png").write_bytes(documents.png_bytes("yellow", "circle"))
     hits = await _search(client, query="shapes", modalities=["image"], k=20)
