@@ -82,6 +82,7 @@ async def pipeline_rate(
         elasticsearch_url=es_url,
         chunks_alias=f"bench-{suffix}-chunks",
         documents_index=f"bench-{suffix}-documents",
+        allowed_roots=tuple({path.parent for path in files}),  # events here declare no root
     )
     store = ElasticsearchStore(settings)
     pipeline = IndexingPipeline(settings, store, encoders, ContentReader(settings))
