@@ -182,7 +182,10 @@ def _print_answer_event(event: str, data: Any) -> None:
             console.print(f"[bold][{citation['number']}][/bold] {label}{where}", highlight=False)
             console.print(f"    {citation['uri']}", style="dim", highlight=False)
     elif event == "done":
-        console.print(f"— {data['generator']}, {data['took_ms']:.0f} ms", style="dim")
+        label = data["generator"]
+        if data.get("fallback_reason"):
+            label = f"extractive (retrieved passages, not generated: {data['fallback_reason']})"
+        console.print(f"— {label}, {data['took_ms']:.0f} ms", style="dim")
     elif event == "error":
         errors.print(f"error: {data.get('detail')}")
         raise typer.Exit(1)

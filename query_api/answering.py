@@ -23,6 +23,7 @@ from query_api.generation.base import (
     Passage,
     TokenEvent,
 )
+from query_api.generation.redaction import redact
 from query_api.hits import RetrievedChunk
 from query_api.schemas import AskResponse, Citation
 
@@ -39,6 +40,40 @@ def default_llm(settings: GenerationSettings) -> LLM | None:
     from query_api.generation import load_llm
 
     return load_llm(settings)
+
+
+CANDIDATES_PER_PASSAGE = 4
+"""``/ask`` retrieves this many chunks for each passage it keeps, so that grouping by
+document still has ``k`` passages to give."""
+
+
+def candidate_count(k: int, limit: int) -> int:
+    """How many chunks to retrieve for ``k`` passages (pure)."""
+    return min(limit, max(k, k * CANDIDATES_PER_PASSAGE))
+
+
+def group_by_document(
+    chunks: Sequence[RetrievedChunk], k: int, *, per_document: int = 2
+) -> list[RetrievedChunk]:
+    """Up to ``k`` chunks, distinct documents first: every document's best chunk (in
+    fused order), then every document's second best, and so on, at most
+    ``per_document`` of one document (pure). Six chunks of one page would otherwise be
+    six citations of the same page."""
+    by_document: dict[str, list[RetrievedChunk]] = {}
+    for chunk in chunks:
+        kept = by_document.setdefault(chunk.doc_id, [])
+        if len(kept) < per_document:
+            kept.append(chunk)
+    position = {chunk.chunk_id: index for index, chunk in enumerate(chunks)}
+    tiers = sorted(
+        (
+            (tier, position[chunk.chunk_id], chunk)
+            for kept in by_document.values()
+            for tier, chunk in enumerate(kept)
+        ),
+        key=lambda entry: (entry[0], entry[1]),
+    )
+    return [chunk for _, _, chunk in tiers][:k]
 
 
 def passages_from(chunks: Sequence[RetrievedChunk]) -> list[Passage]:
@@ -104,9 +139,17 @@ class LazyGeneration:
             if not self._loaded:
                 try:
                     self._llm = await asyncio.to_thread(self._factory, self._settings)
+                    # A local model loads here, once, so that loading never counts
+                    # against an answer's time budget.
+                    load = getattr(self._llm, "load", None)
+                    if load is not None:
+                        await asyncio.to_thread(load)
                 except Exception as error:  # answer extractively rather than not at all
-                    self.failure = f"{type(error).__name__}: {error}"
-                    logger.error("llm_unavailable reason=%s answers are extractive", error)
+                    self._llm = None
+                    self.failure = redact(
+                        f"{type(error).__name__}: {error}", self._settings.secrets()
+                    )
+                    logger.error("llm_unavailable reason=%s answers are extractive", self.failure)
                 self._loaded = True
             return self._llm, self._settings
 
@@ -128,16 +171,17 @@ async def answer(
     from query_api.generation import generate_answer
 
     citations: list[Citation] = []
-    text, generator = "", "extractive"
+    done = DoneEvent(answer="", generator="extractive")
     async for event in generate_answer(question, list(passages), llm, settings):
         if isinstance(event, CitationsEvent):
             citations = citations_for(event.numbers, passages)
         elif isinstance(event, DoneEvent):
-            text, generator = event.answer, event.generator
+            done = event
     return AskResponse(
-        answer=text,
+        answer=done.answer,
         citations=citations,
-        generator=generator,
+        generator=done.generator,
+        fallback_reason=done.fallback_reason,
         took_ms=round((time.perf_counter() - started) * 1000, 3),
     )
 
@@ -150,7 +194,10 @@ async def answer_stream(
     started: float,
 ) -> AsyncIterator[dict[str, Any]]:
     """Server-Sent Events: ``token`` {text}…, ``citations`` [Citation…], ``done``
-    {generator, took_ms}; ``error`` {detail} if generation fails half-way."""
+    {generator, fallback_reason, took_ms}; ``error`` {detail} if answering fails
+    half-way. Tokens are never taken back: a generated answer is held back until it
+    cites a retrieved source and then sent a sentence at a time; one that never does is
+    not sent at all, and the tokens are the extractive answer's (``generate_answer``)."""
     from query_api.generation import generate_answer
 
     try:
@@ -162,10 +209,15 @@ async def answer_stream(
                 yield _sse("citations", [citation.model_dump(mode="json") for citation in cited])
             elif isinstance(event, DoneEvent):
                 took_ms = round((time.perf_counter() - started) * 1000, 3)
-                yield _sse("done", {"generator": event.generator, "took_ms": took_ms})
+                done = {
+                    "generator": event.generator,
+                    "fallback_reason": event.fallback_reason,
+                    "took_ms": took_ms,
+                }
+                yield _sse("done", done)
     except Exception as error:  # the status line is sent already: report in-band
-        logger.exception("ask_stream_failed")
-        yield _sse("error", {"detail": f"answer generation failed: {error}"})
+        logger.error("ask_stream_failed error=%s", redact(f"{type(error).__name__}: {error}"))
+        yield _sse("error", {"detail": "answer generation failed"})
 
 
 def _sse(event: str, data: object) -> dict[str, Any]:

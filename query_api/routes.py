@@ -14,7 +14,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sse_starlette import EventSourceResponse
 
 from query_api.access import API_KEY_HEADER, Caller, identify_caller
-from query_api.answering import answer, answer_stream, passages_from
+from query_api.answering import (
+    answer,
+    answer_stream,
+    candidate_count,
+    group_by_document,
+    passages_from,
+)
 from query_api.documents import load_document
 from query_api.health import elasticsearch_status
 from query_api.hits import to_hit
@@ -22,6 +28,7 @@ from query_api.images import decode_query_image
 from query_api.openapi import SEARCH_REQUEST_BODY
 from query_api.retrieval import SearchQuery
 from query_api.schemas import (
+    MAX_K,
     AskRequest,
     AskResponse,
     DocumentResponse,
@@ -129,19 +136,38 @@ async def search(request: Request, found: Services, who: CallerDep) -> SearchRes
         **_ERRORS,
         200: {
             "description": "One JSON answer, or with ``stream: true`` Server-Sent Events: "
-            "``token`` {text}, ``citations`` [Citation…], ``done`` {generator, took_ms}.",
+            "``token`` {text}, ``citations`` [Citation…], ``done`` {generator, "
+            "fallback_reason, took_ms}. Tokens are never taken back: a generated answer "
+            "is sent only once it cites a retrieved source; otherwise the tokens are the "
+            "extractive answer, and ``fallback_reason`` says why.",
             "content": {"text/event-stream": {}},
         },
     },
     summary="Answer a question from retrieved passages, with citations",
 )
 async def ask(body: AskRequest, found: Services, who: CallerDep) -> Response | AskResponse:
+    """Retrieve ``k`` passages, distinct documents first (more chunks are retrieved, then
+    grouped: at most two of one document), and answer from them.
+
+    The answer is the LLM's only when it cites at least one retrieved passage, says
+    something and does not loop; otherwise it is the extractive answer (the best passage
+    of each top document, trimmed to the sentences nearest the question), with
+    ``generator: "extractive"`` and ``fallback_reason``. Streaming never sends text that
+    is later discarded: the LLM's text is held back until it cites a source, then sent a
+    sentence at a time; if it never cites one, nothing of it is sent and the stream
+    carries the extractive answer instead."""
     started = time.perf_counter()
     outcome = await found.retriever.search(
-        SearchQuery(text=body.question, image=None, k=body.k, mode=body.mode, filters=body.filters),
+        SearchQuery(
+            text=body.question,
+            image=None,
+            k=candidate_count(body.k, MAX_K),
+            mode=body.mode,
+            filters=body.filters,
+        ),
         who,
     )
-    passages = passages_from(outcome.chunks)
+    passages = passages_from(group_by_document(outcome.chunks, body.k))
     llm, generation = await found.generation.get()
     logger.info(
         "ask caller=%s mode=%s passages=%d llm=%s stream=%s retrieval_ms=%.1f",

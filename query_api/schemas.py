@@ -15,6 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+from query_api.generation.base import FallbackReason
+
 MAX_K = 100
 MAX_RRF_K = 1000
 MAX_WEIGHT = 10.0
@@ -189,6 +191,10 @@ class AskResponse(BaseModel):
     """Only the sources the answer cites; every one is a retrieved chunk."""
     generator: str
     """The LLM that wrote it, or ``extractive`` when the answer is the best passages."""
+    fallback_reason: FallbackReason | None = None
+    """Why the answer is extractive (``no_llm``, ``no_passages``, ``llm_failed``,
+    ``timeout``, ``repetition``, ``no_citations``, ``too_short``); ``null`` when the
+    LLM's answer is shown, which then cites at least one retrieved source."""
     took_ms: float
 
 

@@ -1,56 +1,62 @@
-"""Writing the answer: prompt within budget, stream the LLM, check its citations, fall back.
+"""Writing the answer: a short grounded prompt, the LLM streamed through a gate, and the
+extractive answer whenever the generated one cannot be trusted.
 
 What the caller sees (``TokenEvent``s, then one ``CitationsEvent``, then ``DoneEvent``):
 
-- no passage fits the prompt → a one-line extractive message, no citations;
-- no LLM → the extractive answer, ``generator="extractive"``;
-- the LLM fails before writing anything (``LLMUnavailable``), or writes only whitespace →
-  the extractive answer with the reason in its lead-in, ``generator="extractive"``;
-- the LLM answers and cites at least one passage of the prompt → its answer as streamed,
-  ``generator=llm.name``;
-- the LLM answers but cites none of them (a small model ignoring the instruction, or
-  "I don't know") → its text stays as streamed (it was already sent), then a blank line and
-  the extractive answer with its citations, ``generator=f"{llm.name}+extractive"``;
-- the LLM fails after writing some text → a note saying the answer was cut short, then
-  the same citation rule as above.
+- nothing retrieved → a one-line message, no citations, ``fallback_reason="no_passages"``;
+- no LLM → the extractive answer, ``generator="extractive"``, ``fallback_reason="no_llm"``;
+- the LLM writes an answer that cites a passage of its prompt, says something and does
+  not loop → that answer, ``generator=llm.name``, ``fallback_reason=None``. It is streamed
+  a sentence at a time from its first citation on (``AnswerGate``); a repetition stops
+  the generation and the answer ends before it;
+- anything else (no valid citation, too short, a loop before any citation, a failure or
+  the ``answer_timeout_s`` budget before a cited sentence) → none of the generated text
+  was sent; the extractive answer is, labelled ``generator="extractive"`` with the
+  ``fallback_reason``.
 
-Citation numbers outside the prompt's passages never reach the caller: the stream passes
-through ``CitationStreamFilter``, which removes them before a token is sent.
-``DoneEvent.answer`` is always exactly the concatenation of the ``TokenEvent`` texts.
+The prompt holds the ``prompt_passages`` best passages of distinct documents, each cut to
+its ``prompt_passage_words`` words nearest the question: on a CPU the time to the first
+token grows with the prompt. Citation numbers outside the prompt never reach the caller
+(``CitationStreamFilter``). ``DoneEvent.answer`` is exactly the concatenation of the
+``TokenEvent`` texts. Error details (which may echo credentials) go to the log, redacted,
+never into the answer.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 from query_api.generation.base import (
     LLM,
     AnswerEvent,
     CitationsEvent,
     DoneEvent,
+    FallbackReason,
     LLMUnavailable,
     Passage,
     TokenEvent,
 )
 from query_api.generation.citations import CitationStreamFilter, parse_citations
 from query_api.generation.extractive import (
-    EMPTY_ANSWER_REASON,
-    NO_CITATION_REASON,
-    NO_LLM_REASON,
     ExtractiveAnswer,
+    distinct_documents,
     extractive_answer,
-    unavailable_reason,
 )
-from query_api.generation.prompt import TokenCounter, approximate_tokens, build_prompt
+from query_api.generation.gate import AnswerGate
+from query_api.generation.prompt import Prompt, TokenCounter, approximate_tokens, build_prompt
+from query_api.generation.redaction import redact
+from query_api.generation.relevance import nearest_sentences
 from query_api.generation.settings import GenerationSettings
 
 logger = logging.getLogger(__name__)
 
 EXTRACTIVE = "extractive"
 NO_SOURCES_ANSWER = "No passages were found for this question, so there is nothing to answer from."
-SEPARATOR = "\n\n"
 
 
 async def _close(stream: AsyncIterator[str]) -> None:
@@ -61,10 +67,35 @@ async def _close(stream: AsyncIterator[str]) -> None:
         await close()
 
 
-def _extractive_events(answer: ExtractiveAnswer, prefix: str = "") -> list[TokenEvent]:
-    pieces = list(answer.pieces)
-    pieces[0] = prefix + pieces[0]
-    return [TokenEvent(piece) for piece in pieces]
+def prompt_for(
+    question: str,
+    passages: Sequence[Passage],
+    settings: GenerationSettings,
+    count_tokens: TokenCounter = approximate_tokens,
+) -> Prompt:
+    """The prompt: the best passage of each of the first ``prompt_passages`` documents,
+    cut to the sentences nearest the question (pure)."""
+    chosen = [
+        dataclasses.replace(
+            passage,
+            text=nearest_sentences(
+                passage.text, question, max_sentences=3, max_words=settings.prompt_passage_words
+            ),
+        )
+        for passage in distinct_documents(passages, settings.prompt_passages, fill=True)
+    ]
+    return build_prompt(
+        question, chosen, budget_tokens=settings.prompt_budget_tokens, count_tokens=count_tokens
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Generated:
+    answer: str
+    stop: FallbackReason | None
+    """Why the stream ended early: ``repetition``, ``timeout``, ``llm_failed``."""
+    failure: str | None
+    first_token_s: float | None
 
 
 async def generate_answer(
@@ -77,76 +108,118 @@ async def generate_answer(
 ) -> AsyncIterator[AnswerEvent]:
     """Answer ``question`` from ``passages`` (numbered, in relevance order) as events."""
     started = time.perf_counter()
-    prompt = build_prompt(
-        question, passages, budget_tokens=settings.prompt_budget_tokens, count_tokens=count_tokens
-    )
-    allowed = prompt.numbers
-    written: list[str] = []
-    generator = EXTRACTIVE
-    citations: tuple[int, ...] = ()
-    failure: LLMUnavailable | None = None
-
-    if not prompt.passages:
-        written.append(NO_SOURCES_ANSWER)
+    prompt = prompt_for(question, passages, settings, count_tokens)
+    reason: FallbackReason | None
+    details = ""
+    if not passages:
+        reason = "no_passages"
         yield TokenEvent(NO_SOURCES_ANSWER)
-    elif llm is None:
-        fallback = extractive_answer(prompt.passages, reason=NO_LLM_REASON)
-        for event in _extractive_events(fallback):
-            written.append(event.text)
-            yield event
-        citations = fallback.numbers
+        yield CitationsEvent(())
+        yield DoneEvent(answer=NO_SOURCES_ANSWER, generator=EXTRACTIVE, fallback_reason=reason)
+        _log(EXTRACTIVE, reason, passages, prompt, (), details, NO_SOURCES_ANSWER, started)
+        return
+    generator, answer, citations = EXTRACTIVE, "", tuple[int, ...]()
+    if llm is None:
+        reason = "no_llm"
     else:
-        citation_filter = CitationStreamFilter(allowed)
-        stream = llm.stream(prompt.system, prompt.user, max_tokens=settings.max_answer_tokens)
-        try:
-            async for piece in stream:
-                text = citation_filter.feed(piece)
-                if not written and text:
-                    text = text.lstrip()  # no leading blank line before the answer
-                if text:
-                    written.append(text)
-                    yield TokenEvent(text)
-        except LLMUnavailable as error:
-            failure = error
-        finally:
-            await _close(stream)
-        rest = citation_filter.flush()
-        if not written:
-            rest = rest.lstrip()
-        if rest:
-            written.append(rest)
-            yield TokenEvent(rest)
-
-        llm_wrote = bool(written)  # whitespace before the first word is never sent
-        citations = parse_citations("".join(written), allowed)
-        if failure is not None and llm_wrote:
-            note = f"{SEPARATOR}(The answer stops here: the language model failed: {failure})"
-            written.append(note)
-            yield TokenEvent(note)
-        if citations:
-            generator = llm.name
+        gate = AnswerGate(prompt.numbers)
+        generated: list[_Generated] = []
+        # aclosing: a caller that stops reading (client gone) closes the LLM's stream too
+        async with contextlib.aclosing(_generate(llm, prompt, settings, gate, generated)) as texts:
+            async for text in texts:
+                yield TokenEvent(text)
+        outcome = generated[0]
+        reason = gate.verdict()
+        if reason is None:
+            generator, answer = llm.name, outcome.answer
+            citations = parse_citations(answer, prompt.numbers)
         else:
-            if not llm_wrote:
-                reason = EMPTY_ANSWER_REASON if failure is None else unavailable_reason(failure)
-            else:
-                generator = f"{llm.name}+{EXTRACTIVE}"
-                reason = NO_CITATION_REASON
-            fallback = extractive_answer(prompt.passages, reason=reason)
-            for event in _extractive_events(fallback, SEPARATOR if written else ""):
-                written.append(event.text)
-                yield event
-            citations = fallback.numbers
-
-    answer = "".join(written)
+            reason = outcome.stop or reason
+        details = (
+            f"stop={outcome.stop or '-'} first_token_ms="
+            f"{-1 if outcome.first_token_s is None else round(outcome.first_token_s * 1000)}"
+            f" failure={outcome.failure or '-'}"
+        )
+    if reason is not None:
+        fallback: ExtractiveAnswer = extractive_answer(passages, question, reason=reason)
+        for piece in fallback.pieces:
+            yield TokenEvent(piece)
+        answer, citations = fallback.text, fallback.numbers
     yield CitationsEvent(citations)
-    yield DoneEvent(answer=answer, generator=generator)
+    yield DoneEvent(answer=answer, generator=generator, fallback_reason=reason)
+    _log(generator, reason, passages, prompt, citations, details, answer, started)
+
+
+async def _generate(
+    llm: LLM,
+    prompt: Prompt,
+    settings: GenerationSettings,
+    gate: AnswerGate,
+    outcome: list[_Generated],
+) -> AsyncGenerator[str, None]:
+    """Stream the LLM through the citation filter and the gate, within the time budget;
+    yield what may be sent, and append the outcome to ``outcome`` at the end."""
+    started = time.perf_counter()
+    deadline = started + settings.answer_timeout_s
+    citation_filter = CitationStreamFilter(prompt.numbers)
+    stream = llm.stream(prompt.system, prompt.user, max_tokens=settings.max_answer_tokens)
+    pieces = aiter(stream)
+    stop: FallbackReason | None = None
+    failure: str | None = None
+    first_token_s: float | None = None
+    try:
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                stop = "timeout"
+                break
+            try:
+                piece = await asyncio.wait_for(anext(pieces), remaining)
+            except StopAsyncIteration:
+                break
+            if first_token_s is None and piece.strip():
+                first_token_s = time.perf_counter() - started
+            ready = gate.feed(citation_filter.feed(piece))
+            if ready:
+                yield ready
+            if gate.repeating:
+                stop = "repetition"
+                break
+    except TimeoutError:
+        stop = "timeout"
+    except LLMUnavailable as error:
+        stop, failure = "llm_failed", redact(str(error))
+    finally:
+        await _close(stream)
+    if stop is None:
+        ready = gate.feed(citation_filter.flush())
+        if ready:
+            yield ready
+    ready = gate.finish(complete=stop is None)
+    if ready:
+        yield ready
+    outcome.append(_Generated(gate.released, stop, failure, first_token_s))
+
+
+def _log(
+    generator: str,
+    reason: FallbackReason | None,
+    passages: Sequence[Passage],
+    prompt: Prompt,
+    citations: tuple[int, ...],
+    details: str,
+    answer: str,
+    started: float,
+) -> None:
     logger.info(
-        "answer generator=%s passages=%d included=%d cited=%s failure=%s chars=%d took_ms=%.0f",
+        "answer generator=%s fallback_reason=%s passages=%d in_prompt=%d cited=%s %s "
+        "chars=%d took_ms=%.0f",
         generator,
+        reason or "-",
         len(passages),
         len(prompt.passages),
         ",".join(map(str, citations)) or "-",
-        type(failure).__name__ if failure is not None else "-",
+        details,
         len(answer),
         (time.perf_counter() - started) * 1000,
     )

@@ -2,8 +2,10 @@
 
 Retrieval hands numbered passages; ``generate_answer`` yields answer events: tokens as they
 are written, then the citations (only passage numbers the answer cites, each a retrieved
-chunk), then done. With no LLM configured, or when the LLM cites nothing retrieved, the
-answer is extractive: the best passages with their citations, no generation.
+chunk), then done. With no LLM configured, or when the LLM's answer cannot be trusted
+(no citation of a retrieved passage, a loop, no answer in time), the answer is
+extractive: the best passages with their citations, no generation, and ``DoneEvent``
+says why.
 """
 
 from __future__ import annotations
@@ -11,6 +13,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+FallbackReason = Literal[
+    "no_llm", "no_passages", "llm_failed", "timeout", "repetition", "no_citations", "too_short"
+]
+"""Why an answer is extractive: no LLM is configured; nothing was retrieved; the LLM
+failed, or did not finish a cited sentence within the time budget; it looped before
+citing; it cited nothing that was retrieved; it said (almost) nothing."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,8 @@ class DoneEvent:
     answer: str
     generator: str
     """The LLM's name, or ``extractive``."""
+    fallback_reason: FallbackReason | None = None
+    """Why the answer is extractive; None when the LLM's answer is shown."""
 
 
 AnswerEvent = TokenEvent | CitationsEvent | DoneEvent

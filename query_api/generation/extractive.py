@@ -1,8 +1,10 @@
-"""The extractive answer (pure): the best passages, trimmed, each with its citation.
+"""The extractive answer (pure): the best passages of the distinct top documents, each
+trimmed to the sentences nearest the question and followed by its citation.
 
-The honest fallback when no LLM is configured, when it fails, or when its answer cites
-nothing: the user gets the retrieved evidence itself, labelled as such, rather than an
-unsourced claim. Its citations are exactly the passages shown.
+The honest fallback when no LLM is configured, when it fails, or when its answer cannot
+be trusted: the user gets the retrieved evidence itself, labelled as such (the lead-in
+says why there is no generated answer), rather than an unsourced claim. Its citations
+are exactly the passages shown.
 """
 
 from __future__ import annotations
@@ -10,19 +12,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from query_api.generation.base import Passage
-from query_api.generation.citations import remove_citation_markers
-from query_api.generation.prompt import sentence_ends
+from query_api.generation.base import FallbackReason, Passage
+from query_api.generation.relevance import nearest_sentences
 
-NO_LLM_REASON = "No language model is configured"
-NO_CITATION_REASON = "The model's answer cited no source"
-EMPTY_ANSWER_REASON = "The language model returned an empty answer"
-MAX_WORDS = 80
-"""A passage without sentence punctuation (OCR, tables) is cut to this many words."""
-
-
-def unavailable_reason(error: BaseException) -> str:
-    return f"The language model is unavailable ({error})"
+LEAD_INS: dict[FallbackReason, str] = {
+    "no_llm": "No language model is configured",
+    "no_passages": "Nothing was retrieved for this question",
+    "llm_failed": "The language model failed",
+    "timeout": "The language model did not answer in time",
+    "repetition": "The language model's answer repeated itself",
+    "no_citations": "The language model's answer cited no retrieved source",
+    "too_short": "The language model gave no usable answer",
+}
+MAX_WORDS = 60
+"""Words shown of one passage (about two sentences)."""
 
 
 @dataclass(frozen=True)
@@ -37,36 +40,40 @@ class ExtractiveAnswer:
         return "".join(self.pieces)
 
 
-def lead(text: str, max_sentences: int = 2, max_words: int = MAX_WORDS) -> str:
-    """The first sentences of ``text`` on one line, its own citation markers removed (they
-    number another document's references, not our passages); ``…`` marks a cut."""
-    ends = sentence_ends(text)
-    cut = len(ends) >= max_sentences and ends[max_sentences - 1] < len(text.rstrip())
-    kept = text[: ends[max_sentences - 1]] if cut else text
-    words = remove_citation_markers(kept).split()
-    if len(words) > max_words:
-        words, cut = words[:max_words], True
-    line = " ".join(words)
-    return f"{line} …" if cut and line else line
+def distinct_documents(
+    passages: Sequence[Passage], count: int, *, fill: bool = False
+) -> list[Passage]:
+    """Up to ``count`` passages: the best one of each document (in the given order);
+    with ``fill``, then further passages of those documents when there are fewer
+    documents than ``count``."""
+    best: dict[str, Passage] = {}
+    for passage in passages:
+        best.setdefault(passage.doc_id, passage)
+    rest = [passage for passage in passages if best[passage.doc_id] is not passage]
+    return [*best.values(), *(rest if fill else ())][:count]
 
 
-def _describe(passage: Passage) -> str:
-    text = lead(passage.text)
+def _describe(passage: Passage, question: str) -> str:
+    text = nearest_sentences(passage.text, question, max_words=MAX_WORDS)
     if passage.modality == "image":
         return f"Image: {text or passage.title or passage.uri}"
     return text or passage.title or passage.uri
 
 
 def extractive_answer(
-    passages: Sequence[Passage], *, reason: str = NO_LLM_REASON, max_passages: int = 3
+    passages: Sequence[Passage],
+    question: str,
+    *,
+    reason: FallbackReason = "no_llm",
+    max_passages: int = 3,
 ) -> ExtractiveAnswer:
-    """``"<reason>; the most relevant passages are:"`` then, one line each, the first
-    ``max_passages`` passages trimmed to about two sentences, each followed by ``[n]``."""
-    shown = list(passages[:max_passages])
+    """``"<why>; the most relevant passages are:"`` then, one line each, the best passage
+    of each of the first ``max_passages`` documents, trimmed to its sentences nearest
+    ``question``, each followed by ``[n]``."""
+    lead_in = LEAD_INS[reason]
+    shown = distinct_documents(passages, max_passages)
     if not shown:
-        return ExtractiveAnswer(pieces=(f"{reason}, and no passages were found.",), numbers=())
-    pieces = [f"{reason}; the most relevant passages are:"]
-    pieces.extend(f"\n- {_describe(passage)} [{passage.number}]" for passage in shown)
-    return ExtractiveAnswer(
-        pieces=tuple(pieces), numbers=tuple(dict.fromkeys(p.number for p in shown))
-    )
+        return ExtractiveAnswer(pieces=(f"{lead_in}, and no passages were found.",), numbers=())
+    pieces = [f"{lead_in}; the most relevant passages are:"]
+    pieces.extend(f"\n- {_describe(passage, question)} [{passage.number}]" for passage in shown)
+    return ExtractiveAnswer(pieces=tuple(pieces), numbers=tuple(p.number for p in shown))

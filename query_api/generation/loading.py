@@ -17,7 +17,7 @@ def load_llm(settings: GenerationSettings) -> LLM | None:
 
     ``openai`` without a URL or model, and a ``local_model_dir`` that is not a directory,
     are configuration errors (``ValueError``): the operator asked for an LLM that cannot
-    exist. A missing model *package* (or ML stack) for the default ``local`` provider only
+    exist. A missing model *package* (or ML stack) for the ``local`` provider only
     logs a warning and returns None, so an install without the ``ml`` extra still answers,
     extractively.
     """

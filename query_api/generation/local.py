@@ -11,6 +11,11 @@ numbered sources and the question, then ``Answer:``. The answer is the first lin
 model writes; generation stops there, at ``Question:``/``Sources:`` (the model starting
 another round), at EOS or at ``max_tokens``.
 
+Repetition is stopped by the caller (``generate_answer`` closes the stream at the first
+repeated sentence, for every LLM); ``repetition_penalty`` and ``no_repeat_ngram_size``
+were measured on the packaged model and made no answer cite a source, so they are not
+used. ``max_time`` bounds the generation by the answer's time budget.
+
 Generation runs greedily in a worker thread and streams through ``TextIteratorStreamer``,
 so the event loop never blocks; one generation runs at a time (an ``asyncio.Lock``), and a
 consumer that stops reading (client gone) stops the generation at the next token.
@@ -175,6 +180,9 @@ class LocalTransformersLLM:
         options: dict[str, Any] = {
             **inputs,
             "max_new_tokens": max_tokens,
+            # The answer's wall-clock budget, enforced here too so that the model stops
+            # computing when the caller has stopped waiting.
+            "max_time": self._settings.answer_timeout_s,
             "streamer": streamer,
             "stopping_criteria": StoppingCriteriaList([_Cancelled()]),
             "do_sample": sampling,

@@ -8,6 +8,12 @@ Errors, by what to do about them:
 - anything else before the first token (4xx, a malformed reply) → ``LLMUnavailable`` at once;
 - any failure *after* a token was yielded → ``LLMUnavailable`` at once: the caller has
   already shown part of the answer, and a retry would repeat or contradict it.
+
+Credentials: user-info in ``MMRAG_LLM_URL`` (``https://user:key@host/v1``) is taken out of
+the URL and sent as HTTP Basic authentication (unless ``MMRAG_LLM_API_KEY`` is set, which
+is sent as a bearer token instead), so the URL that is requested and logged carries none.
+Every error message and log line is ``redact``-ed with the key and password known, since
+an upstream's error body may echo them.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import Any
 import httpx
 
 from query_api.generation.base import LLMUnavailable
+from query_api.generation.redaction import redact, url_credentials
 from query_api.generation.settings import GenerationSettings
 
 logger = logging.getLogger(__name__)
@@ -50,7 +57,14 @@ class OpenAICompatibleLLM:
     ) -> None:
         if not settings.url or not settings.model:
             raise ValueError("the OpenAI-compatible LLM needs MMRAG_LLM_URL and MMRAG_LLM_MODEL")
-        self._endpoint = settings.url.rstrip("/") + "/chat/completions"
+        url, user, password = url_credentials(settings.url)
+        self._endpoint = url.rstrip("/") + "/chat/completions"
+        self._auth = (
+            httpx.BasicAuth(user or "", password or "")
+            if (user or password) and settings.api_key is None
+            else None
+        )
+        self._secrets = settings.secrets()
         self._model = settings.model
         self._settings = settings
         self._transport = transport
@@ -70,7 +84,9 @@ class OpenAICompatibleLLM:
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self._settings.timeout_s), transport=self._transport
+                timeout=httpx.Timeout(self._settings.timeout_s),
+                transport=self._transport,
+                auth=self._auth,
             )
         return self._client
 
@@ -99,21 +115,28 @@ class OpenAICompatibleLLM:
             except _Retryable as error:
                 delay = error.retry_after or self._backoff_s * 2**attempt
                 if attempt + 1 == attempts:
-                    raise LLMUnavailable(
+                    raise self._unavailable(
                         f"{self._endpoint} failed after {attempts} attempts: {error}"
-                    ) from error
+                    ) from None
                 logger.warning(
                     "llm_retry endpoint=%s attempt=%d error=%s delay_s=%.2f",
                     self._endpoint,
                     attempt + 1,
-                    error,
+                    redact(str(error), self._secrets),
                     delay,
                 )
                 await asyncio.sleep(delay)
             except httpx.HTTPError as error:  # only after a token: see _attempt
-                raise LLMUnavailable(
+                raise self._unavailable(
                     f"{self._endpoint} failed mid-answer: {type(error).__name__}: {error}"
-                ) from error
+                ) from None
+            except LLMUnavailable as error:
+                raise self._unavailable(str(error)) from None
+
+    def _unavailable(self, message: str) -> LLMUnavailable:
+        """The error to raise, its message redacted; raised ``from None`` so that no
+        traceback chains the unredacted original into a log."""
+        return LLMUnavailable(redact(message, self._secrets))
 
     async def _attempt(self, body: dict[str, Any]) -> AsyncIterator[str]:
         """One request. Failures before the first piece are ``_Retryable`` or

@@ -167,6 +167,23 @@ function renderCitations(citations) {
   }
 }
 
+const FALLBACK_REASONS = {
+  no_llm: "no language model is configured",
+  no_passages: "nothing was retrieved",
+  llm_failed: "the language model failed",
+  timeout: "the language model did not answer in time",
+  repetition: "the language model's answer repeated itself",
+  no_citations: "the language model's answer cited no source",
+  too_short: "the language model gave no usable answer",
+};
+
+// The label under the answer: who wrote it, and why it is extractive when it is.
+function answeredBy(done) {
+  if (done.generator !== "extractive") return `answered by ${done.generator}, citing its sources`;
+  const why = FALLBACK_REASONS[done.fallback_reason] || done.fallback_reason;
+  return why ? `extractive answer (retrieved passages, not generated): ${why}` : "extractive answer";
+}
+
 async function ask(event) {
   event.preventDefault();
   const question = $("question").value.trim();
@@ -203,7 +220,7 @@ async function ask(event) {
         const payload = JSON.parse(data);
         if (name === "token") { text += payload.text; answer.replaceChildren(linkCitations(text)); }
         else if (name === "citations") renderCitations(payload);
-        else if (name === "done") $("generator").textContent = `answered by ${payload.generator}`;
+        else if (name === "done") $("generator").textContent = answeredBy(payload);
         else if (name === "error") throw new Error(payload.detail || "the answer failed");
       }
     }

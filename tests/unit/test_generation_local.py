@@ -4,6 +4,7 @@ runs load in seconds), answering a one-fact grounded question. Also the pure sto
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 from typing import cast
@@ -15,7 +16,6 @@ from query_api.generation import (
     DoneEvent,
     GenerationSettings,
     Passage,
-    TokenEvent,
     generate_answer,
 )
 from query_api.generation.local import STOP_STRINGS, LocalTransformersLLM, StopScanner
@@ -55,26 +55,31 @@ def local_llm() -> LocalTransformersLLM:
     return llm
 
 
-async def test_gemma_answers_a_grounded_question(local_llm: LocalTransformersLLM) -> None:
+async def test_gemma_answers_a_grounded_question_or_falls_back_honestly(
+    local_llm: LocalTransformersLLM,
+) -> None:
+    await asyncio.to_thread(local_llm.load)  # as the API does, outside the time budget
+    assert local_llm.loaded
     settings = GenerationSettings(max_answer_tokens=48)
+    assert is_converted(settings.local_model_package, settings.cache_dir)
     events = [
         event
         async for event in generate_answer(
             "Which port does the worker use for metrics?", [FACT], local_llm, settings
         )
     ]
-    assert local_llm.loaded
-    assert is_converted(settings.local_model_package, settings.cache_dir)
-    tokens = [event.text for event in events if isinstance(event, TokenEvent)]
     citations, done = events[-2], events[-1]
     assert isinstance(citations, CitationsEvent)
     assert isinstance(done, DoneEvent)
-    written_by_model = done.answer.split("\n\n")[0]
-    assert "9464" in written_by_model, done.answer
-    assert len(tokens) > 3  # streamed, not one blob
+    assert "9464" in done.answer, done.answer
     assert citations.numbers == (1,)
-    # The 270M base model often writes no marker; then the passage itself is appended.
-    assert done.generator in {local_llm.name, f"{local_llm.name}+extractive"}
+    # The 270M base model often writes no marker: then none of its text is shown.
+    if done.fallback_reason is None:
+        assert done.generator == local_llm.name
+        assert "[1]" in done.answer
+    else:
+        assert done.generator == "extractive"
+        assert done.answer.startswith("The language model")
 
 
 async def test_a_consumer_that_stops_reading_stops_the_generation(

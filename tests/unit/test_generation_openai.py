@@ -5,6 +5,7 @@ that speaks the chat-completions streaming protocol, and, for pure retry countin
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 import threading
@@ -63,6 +64,10 @@ class FakeChatServer:
             return JSONResponse({"error": "slow down"}, 429, headers={"Retry-After": "0"})
         if behaviour == "always-503":
             return JSONResponse({"error": {"message": "down"}}, status_code=503)
+        if behaviour == "echo-key":  # some servers quote the key they refuse
+            authorization = request.headers.get("authorization", "")
+            refusal = f"Incorrect API key provided: {authorization}"
+            return JSONResponse({"error": {"message": refusal}}, status_code=401)
         if behaviour == "bad-request":
             return JSONResponse({"error": {"message": "unknown model"}}, status_code=400)
         if behaviour == "not-streaming":
@@ -255,3 +260,38 @@ async def test_generate_answer_end_to_end_over_http(chat_server: FakeChatServer)
     assert isinstance(done, DoneEvent)
     assert done.answer == "The worker uses port 9464 [1]."
     assert done.generator == llm.name
+
+
+async def test_an_error_body_that_echoes_the_key_is_redacted(
+    chat_server: FakeChatServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    llm = client(chat_server, "echo-key", api_key="opaque-secret-key-1")
+    with pytest.raises(LLMUnavailable) as raised:
+        await collect(llm)
+    assert "opaque-secret-key-1" not in str(raised.value)
+    assert "Incorrect API key provided: Bearer ***" in str(raised.value)
+    assert raised.value.__cause__ is None  # no unredacted original chained to it
+    assert "opaque-secret-key-1" not in caplog.text
+
+
+async def test_url_credentials_become_basic_auth_and_never_appear_in_errors(
+    chat_server: FakeChatServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = chat_server.base_url.replace("http://", "http://proxy:pw-in-url-77@")
+    llm = OpenAICompatibleLLM(
+        GenerationSettings(provider="openai", url=url, model=f"ok#{uuid.uuid4().hex[:8]}")
+    )
+    assert await collect(llm) == PIECES
+    _, headers = chat_server.requests[-1]
+    assert headers["authorization"] == "Basic " + base64.b64encode(b"proxy:pw-in-url-77").decode()
+    failing = OpenAICompatibleLLM(
+        GenerationSettings(
+            provider="openai", url=url, model=f"always-503#{uuid.uuid4().hex[:8]}", max_retries=1
+        ),
+        backoff_s=0.01,
+    )
+    with caplog.at_level("DEBUG"), pytest.raises(LLMUnavailable) as raised:
+        await collect(failing)
+    assert "pw-in-url-77" not in str(raised.value)
+    assert "pw-in-url-77" not in caplog.text
+    assert "llm_retry" in caplog.text

@@ -1,5 +1,5 @@
-"""The pure parts of generation: prompt budget, citation parsing and filtering, the
-extractive answer."""
+"""The pure parts of generation: prompt budget, citation parsing and filtering (the
+extractive answer: ``test_generation_extractive``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 
 from query_api.generation.base import Passage
 from query_api.generation.citations import CitationStreamFilter
-from query_api.generation.extractive import NO_LLM_REASON, extractive_answer, lead
 from query_api.generation.prompt import (
     SYSTEM_PROMPT,
     approximate_tokens,
@@ -191,35 +190,3 @@ def test_stream_filter_lets_other_brackets_through() -> None:
     assert stream.feed("int] here") == "[int] here"
     assert stream.feed(" and [") == " and"
     assert stream.flush() == " ["  # the stream ended on an open bracket
-
-
-def test_extractive_answer_shows_top_passages_with_their_numbers() -> None:
-    passages = [
-        passage(1, "The worker listens on port 9464. It exports metrics. It also logs. More."),
-        passage(2, "A diagram of the indexing pipeline [12].", modality="image"),
-        passage(3, "Kafka keeps events for seven days."),
-        passage(4, "Not shown."),
-    ]
-    answer = extractive_answer(passages)
-    assert answer.text == (
-        f"{NO_LLM_REASON}; the most relevant passages are:"
-        "\n- The worker listens on port 9464. It exports metrics. … [1]"
-        "\n- Image: A diagram of the indexing pipeline. [2]"
-        "\n- Kafka keeps events for seven days. [3]"
-    )
-    assert answer.numbers == (1, 2, 3)
-    assert len(answer.pieces) == 4
-
-
-def test_extractive_answer_takes_the_reason_and_handles_no_passages() -> None:
-    answer = extractive_answer([passage(5, "Fact.")], reason="The model's answer cited no source")
-    assert answer.text.startswith("The model's answer cited no source; the most relevant")
-    assert answer.text.endswith("- Fact. [5]")
-    empty = extractive_answer([])
-    assert empty.numbers == ()
-    assert empty.text == f"{NO_LLM_REASON}, and no passages were found."
-
-
-def test_lead_cuts_long_unpunctuated_text_by_words() -> None:
-    assert lead(words(200)) == words(80) + " …"
-    assert lead("Two sentences. Exactly two.") == "Two sentences. Exactly two."
