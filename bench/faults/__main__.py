@@ -114,7 +114,11 @@ async def main(namespace: argparse.Namespace) -> int:
                         label, "scenario could not run", 1, required_zero=True, detail=repr(error)
                     )
                 )
-                await stack.up()  # a scenario that died mid-fault leaves the stack as it was
+                try:  # a scenario that died mid-fault may have left a service stopped
+                    await stack.up()
+                except Exception as again:
+                    _say(f"[red]the private stack cannot be started again: {again!r}[/red]")
+                    break
     finally:
         if not namespace.keep_stack:
             await stack.down()
@@ -124,4 +128,5 @@ async def main(namespace: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the broker is stopped on purpose
     raise SystemExit(asyncio.run(main(_arguments())))

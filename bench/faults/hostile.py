@@ -116,6 +116,28 @@ def mutated_event(draw: st.DrawFn) -> bytes:
     return json.dumps(event, ensure_ascii=draw(st.booleans())).encode("utf-8", "surrogatepass")
 
 
+@st.composite
+def well_formed_hostile_event(draw: st.DrawFn) -> bytes:
+    """A valid event whose content or assets are the attack: parser bait inline, a local
+    file or a metadata endpoint as its source or asset. It passes the contract, so the
+    worker itself must refuse it (dead letter) or index it harmlessly."""
+    event = _valid_event(draw(st.text(min_size=1, max_size=8)))
+    event["source"] = draw(st.sampled_from(["cms:hostile", "fs:hostile", "api:hostile"]))
+    event["doc_id"] = f"{event['source']}:{draw(st.integers(0, 10**6))}"
+    attack = draw(st.sampled_from(["bait", "uri", "asset"]))
+    if attack == "bait":
+        size = draw(st.sampled_from([100, 3000]))
+        event["content_type"] = draw(st.sampled_from(["text/html", "text/markdown", "text/plain"]))
+        event["text"] = draw(st.sampled_from(_bait(size)))
+    elif attack == "uri":
+        event.pop("text")
+        event["content_type"] = draw(st.sampled_from([None, "text/plain", "image/png"]))
+        event["uri"] = draw(st.sampled_from(LOCAL_REFERENCES))
+    else:
+        event["assets"] = [{"uri": draw(st.sampled_from(LOCAL_REFERENCES))}]
+    return json.dumps(event).encode()
+
+
 LONE_SURROGATE_EVENT = st.builds(
     lambda doc: json.dumps(_valid_event(doc)).replace("well-formed", "\\ud800").encode(),
     st.text(min_size=1, max_size=8),
@@ -127,7 +149,8 @@ EVENT_BYTES = st.one_of(
     JSON_VALUES.map(lambda value: json.dumps(value).encode()),
     mutated_event(),
     mutated_event(),
-    mutated_event(),
+    well_formed_hostile_event(),
+    well_formed_hostile_event(),
     LONE_SURROGATE_EVENT,
     DEEP_JSON,
     st.binary(max_size=50).map(lambda raw: b'{"schema": "mmrag.change/1", "x": "' + raw + b'"}'),
@@ -171,6 +194,24 @@ def generic_entry(draw: st.DrawFn) -> dict[str, Any]:
     return entry
 
 
+@st.composite
+def well_formed_hostile_entry(draw: st.DrawFn) -> dict[str, Any]:
+    """A generic entry that passes the format, with its content or images as the attack."""
+    entry: dict[str, Any] = {
+        "id": f"hostile-{draw(st.integers(0, 10**6))}",
+        "action": "publish",
+        "revision": draw(st.integers(0, 2**40)),
+    }
+    if draw(st.booleans()):
+        entry["html"] = draw(HTML_BAIT)
+    else:
+        entry["text"] = draw(HOSTILE_TEXT)
+        entry["content_type"] = draw(st.sampled_from(["text/plain", "text/markdown"]))
+    if draw(st.booleans()):
+        entry["images"] = [{"url": draw(st.sampled_from(LOCAL_REFERENCES))}]
+    return entry
+
+
 @dataclass(frozen=True)
 class Webhook:
     body: bytes
@@ -182,7 +223,8 @@ WEBHOOK_BODIES = st.one_of(
     st.binary(max_size=500),
     JSON_VALUES.map(lambda value: json.dumps(value).encode()),
     generic_entry().map(lambda entry: json.dumps(entry).encode("utf-8", "surrogatepass")),
-    generic_entry().map(lambda entry: json.dumps(entry).encode("utf-8", "surrogatepass")),
+    well_formed_hostile_entry().map(lambda entry: json.dumps(entry).encode()),
+    well_formed_hostile_entry().map(lambda entry: json.dumps(entry).encode()),
     st.lists(generic_entry(), min_size=1, max_size=4).map(
         lambda entries: json.dumps({"events": entries}).encode("utf-8", "surrogatepass")
     ),

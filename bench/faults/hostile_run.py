@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 from elasticsearch import AsyncElasticsearch
+from elasticsearch.helpers import async_scan
 
 from bench.faults.audit import examples
 from bench.faults.corpus import document_text
@@ -281,12 +282,37 @@ async def hostile_inputs(
     return await _account(system, tally, exits)
 
 
+LOCAL_CONTENT_MARKERS = (
+    "root:x:0:0",  # /etc/passwd
+    "MMRAG_ELASTICSEARCH_URL=",  # /proc/self/environ of one of our processes
+    "localhost",  # /etc/hosts
+    " open faults-",  # this stack's own _cat/indices
+)
+
+
+async def leaked_chunks(client: AsyncElasticsearch, index: str) -> list[str]:
+    """Chunks whose text holds a local file's or an internal endpoint's content."""
+    leaked = []
+    async for hit in async_scan(
+        client,
+        index=index,
+        query={"query": {"match_all": {}}, "_source": ["doc_id", "text", "ocr_text"]},
+    ):
+        source = hit["_source"]
+        text = f"{source.get('text') or ''}\n{source.get('ocr_text') or ''}"
+        found = [marker for marker in LOCAL_CONTENT_MARKERS if marker in text]
+        if found:
+            leaked.append(f"{source.get('doc_id')} ({found[0].strip()})")
+    return leaked
+
+
 async def _account(system: System, tally: Tally, exits: dict[str, list[int]]) -> list[Figure]:
     letters = await dead_letters(system.stack.kafka_bootstrap, system.dead_letter_topic)
     records = await read_topic(system.stack.kafka_bootstrap, system.topic)
     client = AsyncElasticsearch(system.stack.elasticsearch_url, request_timeout=30)
     try:
         state = await read_index(client, system.indexer_settings)
+        leaked = await leaked_chunks(client, system.indexer_settings.chunks_alias)
     finally:
         await client.close()
     manifests = {manifest.doc_id: manifest for manifest in state.manifests}
@@ -383,6 +409,13 @@ async def _account(system: System, tally: Tally, exits: dict[str, list[int]]) ->
             len(not_indexed),
             required_zero=True,
             detail=examples(not_indexed),
+        ),
+        Figure(
+            SCENARIO,
+            "chunks holding a local file or internal endpoint",
+            len(leaked),
+            required_zero=True,
+            detail=examples(leaked),
         ),
         Figure(
             SCENARIO,

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from compose.local import LocalStack, StackSettings
-from compose.local.processes import port_is_free, stop_process_group
+from compose.local.errors import StackError
+from compose.local.processes import is_alive, port_is_free, stop_process_group
 from compose.local.stack import Service
 
 DEFAULT_PORT_BASE = 29000
@@ -60,8 +61,24 @@ class PrivateStack:
         return self.settings.elasticsearch_url
 
     async def up(self) -> None:
-        """Start whatever of it is not running and wait until both are healthy."""
-        await asyncio.to_thread(self._stack.up)
+        """Start whatever of it is not running and wait until both are healthy.
+
+        Started here rather than by ``LocalStack.up``: that one judges a process by its pid
+        file's command-line marker, which a check made between fork and exec does not find
+        yet (on a loaded machine it then removes the pid file and calls a starting broker
+        dead); here the pid is kept from the start and only ``is_alive`` is asked."""
+        for service in self._stack.services:
+            if service.pid_file.running_pid() is not None:
+                continue
+            pid = await asyncio.to_thread(service.start)
+            deadline = time.monotonic() + self.settings.startup_timeout_s
+            while not await asyncio.to_thread(service.healthy):
+                if not is_alive(pid):
+                    raise StackError(f"{service.name} exited during start-up; see its logs")
+                if time.monotonic() > deadline:
+                    raise StackError(f"{service.name} not healthy in time; see its logs")
+                await asyncio.sleep(0.5)
+            service.pid_file.write(pid)
 
     async def down(self) -> None:
         await asyncio.to_thread(self._stack.down)

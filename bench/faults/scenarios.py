@@ -79,7 +79,7 @@ async def _finish(
         ),
         Figure(scenario, "seconds to settle after the fault", round(waited, 1)),
     ]
-    return [*figures, _letters_figure(scenario, letters, required=scenario != "a-kill")]
+    return [*figures, _letters_figure(scenario, letters, required=scenario == "b-es-outage")]
 
 
 def _letters_figure(scenario: str, letters: list[StoredLetter], required: bool) -> Figure:

@@ -78,7 +78,7 @@ class System:
 
     def service_environment(self) -> dict[str, str]:
         """What every process of ours is configured with: this scenario's names, no CLIP
-        (the load is text), no OCR, models offline."""
+        (the load is text), no OCR, models offline, batches of 16."""
         indexer = self.indexer_settings
         environment = WorkerEnvironment(
             kafka_bootstrap=self.stack.kafka_bootstrap,
@@ -91,7 +91,14 @@ class System:
             partitions=PARTITIONS,
         )
         variables = environment.variables(free_port())
-        variables.update({"MMRAG_CLIP_REQUIRED": "false", "MMRAG_OCR": "off"})
+        variables.update(
+            {
+                "MMRAG_CLIP_REQUIRED": "false",
+                "MMRAG_OCR": "off",
+                # small batches: more commits, so faults land between and inside them
+                "MMRAG_WORKER_BATCH_SIZE": "16",
+            }
+        )
         return variables
 
     def new_worker(self) -> ServiceProcess:
