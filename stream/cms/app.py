@@ -1,33 +1,44 @@
-"""The CMS ingress: an HTTP endpoint per configured source that turns signed webhooks into
-change events on Kafka.
+"""The CMS ingress: an HTTP endpoint per configured source that turns authenticated
+webhooks into change events on Kafka.
 
 ``POST /webhooks/{source_name}``, checked in this order:
 
 ====  ==========================================================================
 404   no such source configured
 413   body over ``max_body_bytes`` (Content-Length first, then the bytes read)
-401   missing or invalid ``X-Mmrag-Signature``: nothing is produced, not even a
-      dead letter (an unauthenticated sender must not be able to fill the DLQ)
-422   not JSON, or not mappable (:class:`PayloadError`): ``{"detail": reason}``,
-      and the body goes to the dead-letter topic (stage ``ingress``)
+401   not authenticated by the source's scheme (:mod:`stream.cms.authentication`:
+      Standard Webhooks, Contentful request verification, Strapi token, or the
+      legacy ``X-Mmrag-Signature``), or its signed timestamp is outside the
+      5-minute window: nothing is produced, not even a dead letter (an
+      unauthenticated sender must not be able to fill the DLQ)
+422   not JSON, text that is not Unicode (a lone surrogate), or not mappable
+      (:class:`PayloadError`): ``{"detail": reason}``, and the body goes to the
+      dead-letter topic (stage ``ingress``)
 503   Kafka did not acknowledge (``Retry-After``): the sender should redeliver
 202   ``{"accepted": [event_ids], "duplicates": [event_ids]}``, answered only after
       Kafka acknowledged every accepted event (acks=all)
 ====  ==========================================================================
 
-An event id accepted recently is listed under ``duplicates`` and not produced again.
-The producer is created and started in the app's lifespan and flushed on shutdown.
+An event id accepted recently is listed under ``duplicates`` and not produced again; a
+message id (``webhook-id``, Contentful's signature) accepted recently is answered 202
+without mapping it again. Bodies are parsed and mapped in a small thread pool, so a large
+body never blocks the event loop. The producer and the pool are created in the app's
+lifespan; the producer is flushed on shutdown.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
@@ -36,10 +47,12 @@ from fastapi.responses import JSONResponse
 from indexer.dead_letters import DeadLetter
 from indexer.events import ChangeEvent, utc_now
 from stream.cms.adapters import to_change_events
+from stream.cms.authentication import AuthenticationFailed, SignedRequest, authenticate
 from stream.cms.payloads import PayloadError
 from stream.cms.recent import RecentEventIds
+from stream.cms.revisions import RevisionSequencer
 from stream.cms.settings import CmsSettings, CmsSourceConfig
-from stream.cms.signatures import SIGNATURE_HEADER, verify
+from stream.cms.text import refuse_unencodable_text
 from stream.producer import ChangeProducer, ProducerUnavailable
 from stream.settings import StreamSettings
 
@@ -96,12 +109,16 @@ class BodyTooLarge(Exception):
 
 
 class WebhookIngress:
-    """The endpoint's logic, with the producer set while the app runs."""
+    """The endpoint's logic, with the producer and the mapping pool set while the app
+    runs."""
 
     def __init__(self, settings: CmsSettings) -> None:
         self.settings = settings
         self.producer: WebhookProducer | None = None
+        self.executor: ThreadPoolExecutor | None = None
         self.recent = RecentEventIds(settings.idempotency_cache_size)
+        self.messages = RecentEventIds(settings.idempotency_cache_size)
+        self.revisions = RevisionSequencer(settings.idempotency_cache_size)
 
     async def receive(self, source_name: str, request: Request) -> Outcome:
         config = self.settings.sources.get(source_name)
@@ -111,14 +128,30 @@ class WebhookIngress:
             body = await read_body(request, self.settings.max_body_bytes)
         except BodyTooLarge:
             return _error(413, f"body is over {self.settings.max_body_bytes} bytes")
-        secret = config.secret.get_secret_value().encode()
-        if not verify(secret, body, request.headers.get(SIGNATURE_HEADER)):
-            return _error(401, f"missing or invalid {SIGNATURE_HEADER} (sha256=<hmac>)")
+        signed = SignedRequest(
+            method=request.method,
+            path=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            headers={name.lower(): value for name, value in request.headers.items()},
+            body=body,
+        )
+        secret = config.secret.get_secret_value()
         try:
-            events = _map(source_name, config, body, dict(request.headers))
+            message_id = authenticate(config.auth_scheme, secret, signed, datetime.now(UTC))
+        except AuthenticationFailed as error:
+            return _error(401, str(error))
+        message_key = f"{source_name}\x1f{message_id}" if message_id else None
+        if message_key is not None and self.messages.seen(message_key):
+            body_text = {"accepted": [], "duplicates": [], "detail": "message already accepted"}
+            return Outcome(202, body_text, reason=f"message {message_id} already accepted")
+        mapping = partial(_map, source_name, config, body, dict(signed.headers), self.revisions)
+        try:
+            events = await asyncio.get_running_loop().run_in_executor(self.executor, mapping)
         except PayloadError as error:
             return await self._reject(source_name, body, str(error))
-        return await self._produce(events)
+        outcome = await self._produce(events)
+        if outcome.status == 202 and message_key is not None:
+            self.messages.remember(message_key)
+        return outcome
 
     async def _reject(self, source_name: str, body: bytes, reason: str) -> Outcome:
         """422 to an authenticated sender, with the body kept in the dead-letter topic."""
@@ -175,14 +208,20 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def _map(
-    source_name: str, config: CmsSourceConfig, body: bytes, headers: dict[str, str]
+    source_name: str,
+    config: CmsSourceConfig,
+    body: bytes,
+    headers: dict[str, str],
+    revisions: RevisionSequencer,
 ) -> list[ChangeEvent]:
+    """Parse and map one body (CPU-bound: run in the mapping pool)."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PayloadError(f"the body is not valid JSON: {error}") from error
     except RecursionError as error:
         raise PayloadError("the body is nested too deeply") from error
+    refuse_unencodable_text(payload)
     return to_change_events(
         config.kind,
         source_name,
@@ -192,6 +231,7 @@ def _map(
         base_url=config.base_url,
         locale=config.locale,
         acl=config.acl,
+        revisions=revisions,
     )
 
 
@@ -242,9 +282,13 @@ def create_app(
         producer = producer_factory(stream_settings)
         await producer.start()
         ingress.producer = producer
+        ingress.executor = ThreadPoolExecutor(
+            max_workers=settings.mapping_threads, thread_name_prefix="cms-mapping"
+        )
         try:
             yield
         finally:
+            ingress.executor.shutdown(wait=True, cancel_futures=True)
             ingress.producer = None
             await producer.stop()
 
@@ -252,7 +296,7 @@ def create_app(
 
     @app.post("/webhooks/{source_name}", status_code=202)
     async def receive_webhook(source_name: str, request: Request) -> JSONResponse:
-        """Receive one signed webhook from the source ``source_name``."""
+        """Receive one authenticated webhook from the source ``source_name``."""
         started = time.perf_counter()
         outcome = await ingress.receive(source_name, request)
         _log(source_name, outcome, started)

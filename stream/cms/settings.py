@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stream.cms.adapters import CmsKind
+from stream.cms.authentication import AuthScheme
 
 _SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_DEFAULT_AUTH = {CmsKind.CONTENTFUL: AuthScheme.CONTENTFUL, CmsKind.STRAPI: AuthScheme.STRAPI_TOKEN}
 
 
 class CmsSourceConfig(BaseModel):
@@ -29,13 +31,24 @@ class CmsSourceConfig(BaseModel):
 
     kind: CmsKind
     secret: SecretStr
-    """Shared HMAC-SHA256 key (e.g. ``openssl rand -hex 32``); bodies are signed with it."""
+    """The shared key: the Standard Webhooks secret (``whsec_…``, or any string used as
+    key bytes), Contentful's signing secret, or Strapi's token (``openssl rand -hex 32``)."""
+    auth: AuthScheme | None = None
+    """How requests prove their sender (:mod:`stream.cms.authentication`); by default
+    ``contentful`` for Contentful, ``strapi-token`` for Strapi, else
+    ``standard-webhooks``. ``mmrag-hmac`` keeps the first, timestamp-less scheme."""
     base_url: str | None = None
     """Resolves relative media URLs (Strapi's ``/uploads/…``, relative ``<img src>``)."""
     locale: str = "en-US"
     """Contentful: the locale whose field values are indexed (else each field's first)."""
     acl: tuple[str, ...] = ()
     """Readers of this source's documents (empty: public); a generic event may override."""
+
+    @property
+    def auth_scheme(self) -> AuthScheme:
+        if self.auth is not None:
+            return self.auth
+        return _DEFAULT_AUTH.get(self.kind, AuthScheme.STANDARD_WEBHOOKS)
 
     @field_validator("secret")
     @classmethod
@@ -53,7 +66,11 @@ class CmsSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(gt=0, lt=65536)] = 8100
     idempotency_cache_size: Annotated[int, Field(ge=0)] = 10_000
-    """Event ids remembered as accepted, so a redelivered webhook is not produced twice."""
+    """Event ids (and message ids) remembered as accepted, so a redelivered webhook is not
+    produced twice."""
+    mapping_threads: Annotated[int, Field(gt=0, le=32)] = 2
+    """Threads that parse and map bodies, off the event loop (so ``/health`` and other
+    requests are answered while a large body is mapped)."""
 
     @field_validator("sources")
     @classmethod
