@@ -19,6 +19,8 @@ from query_api.generation.prompt import sentence_ends
 
 ELLIPSIS = "…"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n|\n(?=[ \t]*#)|(?<=\n)(?=[ \t]*[-*] )")
+_HEADING_MARK = re.compile(r"^[ \t]*#{1,6}[ \t]+")
 _STEM_LENGTH = 5
 """Terms are compared by their first five letters: "prints"/"printing", "capture"/"captures"."""
 _STOPWORDS = """a about above after again all also an and any are as at be been before being below
@@ -41,14 +43,17 @@ def terms(text: str) -> list[str]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """``text``'s sentences (whitespace collapsed), cut where ``sentence_ends`` allows."""
+    """``text``'s sentences (whitespace collapsed), cut where ``sentence_ends`` allows and
+    at paragraph breaks (a heading line is a sentence of its own, without its ``#``)."""
     sentences: list[str] = []
-    start = 0
-    for end in [*sentence_ends(text), len(text)]:
-        sentence = " ".join(text[start:end].split())
-        if sentence:
-            sentences.append(sentence)
-        start = end
+    for paragraph in _PARAGRAPH_BREAK.split(text):
+        paragraph = _HEADING_MARK.sub("", paragraph)
+        start = 0
+        for end in [*sentence_ends(paragraph), len(paragraph)]:
+            sentence = " ".join(paragraph[start:end].split())
+            if sentence:
+                sentences.append(sentence)
+            start = end
     return sentences
 
 

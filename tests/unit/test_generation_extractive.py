@@ -46,6 +46,18 @@ def test_sentences_are_split_without_breaking_citation_markers() -> None:
     assert split_sentences("One [1]. Two!  Three") == ["One [1].", "Two!", "Three"]
 
 
+def test_headings_and_paragraphs_end_sentences() -> None:
+    text = "# Terminal\n\nThe terminal shows output\n\nIt scrolls.\n## Next\n- item one\n- item two"
+    assert split_sentences(text) == [
+        "Terminal",
+        "The terminal shows output",
+        "It scrolls.",
+        "Next",
+        "- item one",
+        "- item two",
+    ]
+
+
 def test_nearest_sentences_keep_the_best_in_their_order_and_mark_gaps() -> None:
     kept = nearest_sentences(
         SUBPROCESS, "How do I run a command and capture what it prints?", max_sentences=2
