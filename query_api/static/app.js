@@ -181,7 +181,8 @@ const FALLBACK_REASONS = {
 function answeredBy(done) {
   if (done.generator !== "extractive") return `answered by ${done.generator}, citing its sources`;
   const why = FALLBACK_REASONS[done.fallback_reason] || done.fallback_reason;
-  return why ? `extractive answer (retrieved passages, not generated): ${why}` : "extractive answer";
+  const label = "answered by extractive retrieval: the retrieved passages, not a generated answer";
+  return why ? `${label} (${why})` : label;
 }
 
 async function ask(event) {
