@@ -220,22 +220,21 @@ def _decode_data_uri(source: str) -> bytes | None:
         return None
 
 
-class _TooDeep(Exception):
-    """libxml2 stopped at its nesting limit (2048 levels): the rest of the page is missing."""
+class _BeyondLimits(Exception):
+    """libxml2 stopped at one of its limits (nesting over 2048 levels, a text node over
+    10 MB): the rest of the page is missing from its tree."""
 
 
 def _parse(text: str) -> HtmlElement | None:
     """The page's tree; None for a page with no elements at all (blank input)."""
     # bytes with a declared encoding: a str with an XML declaration is refused by lxml
-    parser = lxml_html.HTMLParser(
-        encoding="utf-8", huge_tree=True, remove_comments=True, remove_pis=True
-    )
+    parser = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
     try:
         tree = lxml_html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
     except etree.ParserError:
         return None
     if any(error.level_name == "FATAL" for error in parser.error_log):
-        raise _TooDeep
+        raise _BeyondLimits
     return tree
 
 
@@ -272,8 +271,8 @@ def _flat_document(text: str, warnings: list[str]) -> ExtractedDocument:
     flat.feed(text)
     flat.close()
     warnings.append(
-        "page nested deeper than the HTML parser's limit (2048 levels): "
-        "indexed as flat text, without sections or images"
+        "page beyond the HTML parser's limits (nested over 2048 levels deep, or a text "
+        "over 10 MB): indexed as flat text, without sections or images"
     )
     parts, _ = assemble_parts([flat.out.section()])
     return ExtractedDocument(title=None, text_parts=parts, warnings=tuple(warnings))
@@ -302,7 +301,7 @@ def extract_html(
     text, warnings = decode_text(data, charset or meta_charset)
     try:
         tree = _parse(text)
-    except _TooDeep:
+    except _BeyondLimits:
         return _flat_document(text, warnings)
     if tree is None:
         return ExtractedDocument(title=None, warnings=tuple(warnings))
