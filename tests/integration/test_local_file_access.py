@@ -31,7 +31,7 @@ from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from query_api.app import create_app as create_api
 from query_api.settings import ApiSettings
-from stream.cms import CmsSettings, sign
+from stream.cms import CmsSettings, standard_webhook_headers
 from stream.cms import create_app as create_ingress
 from stream.producer import ChangeProducer
 from stream.settings import StreamSettings
@@ -74,6 +74,7 @@ def _event(
     root: Path | str | None = None,
     text: str | None = None,
     assets: tuple[Asset, ...] = (),
+    content_type: str | None = None,
 ) -> ChangeEvent:
     doc_id = derive_doc_id(source, uri)
     return ChangeEvent(
@@ -83,7 +84,7 @@ def _event(
         op=Operation.UPSERT,
         uri=uri,
         revision=1,
-        content_type="text/markdown" if text or uri.endswith(".md") else None,
+        content_type=content_type or ("text/markdown" if text or uri.endswith(".md") else None),
         text=text,
         assets=assets,
         metadata=DocumentMetadata(extra={"root": str(root)} if root is not None else {}),
@@ -127,7 +128,15 @@ async def test_webhooks_and_forged_events_read_no_local_file(
         refused = await http.post(
             "/webhooks/site",
             content=body,
-            headers={"X-Mmrag-Signature": sign(SECRET, body), "Content-Type": "application/json"},
+            headers={
+                **standard_webhook_headers(
+                    SECRET.decode(),
+                    body,
+                    message_id=f"msg_{uuid.uuid4().hex}",
+                    timestamp=datetime.now(UTC),
+                ),
+                "Content-Type": "application/json",
+            },
         )
     assert refused.status_code == 422, refused.text
     assert "names a local file" in refused.json()["detail"]
@@ -139,6 +148,12 @@ async def test_webhooks_and_forged_events_read_no_local_file(
         text="# Article\n\nHarmless words of an article.",
         assets=(Asset(uri="file:///proc/self/environ"), Asset(uri=(root / "note.md").as_uri())),
     )
+    html = _event(
+        "cms:site",
+        "cms://site/a-3",
+        text='<p>Harmless HTML words.</p><img src="file:///proc/self/environ" alt="env">',
+        content_type="text/html",
+    )
     environ = _event("fs:w", "file:///proc/self/environ", root=root)
     outside = _event("fs:w", (tmp_path / "outside.md").as_uri(), root=root)
     dots = _event("fs:w", f"file://{root}/../outside.md", root=root)
@@ -149,7 +164,7 @@ async def test_webhooks_and_forged_events_read_no_local_file(
         stream_settings.changes_topic,
         stream_settings.dead_letter_topic,
     ) as producer:
-        await producer.send_many([cms, environ, outside, dots, zero, note])
+        await producer.send_many([cms, html, environ, outside, dots, zero, note])
 
     worker = WorkerProcess(
         environment, tmp_path / "worker", extra={"MMRAG_TEST_CANARY": canary}
@@ -181,6 +196,8 @@ async def test_webhooks_and_forged_events_read_no_local_file(
     assert "outside the roots of source 'fs:w'" in reasons[dots.doc_id]
     assert "special file system" in reasons[zero.doc_id]
     assert cms.doc_id not in reasons  # its text is indexed, its local assets are not
+    assert html.doc_id not in reasons  # and so is the HTML, without its local <img>
+    assert "Harmless HTML words" in indexed
     assert note.doc_id not in reasons
     assert "Harmless words of an article" in indexed
     assert "A note inside the watched root" in indexed
