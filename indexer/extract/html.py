@@ -61,6 +61,9 @@ _PARAGRAPH_BLOCKS = _tags(
     "main ol p pre section table ul"
 )
 _LINE_BLOCKS = _tags("br caption dd dt figcaption li summary tr")
+_ADMONITIONS = _tags("admonition note tip hint warning caution important attention danger")
+"""Classes of boxed remarks: a heading inside one ("Note") labels the box; it does not
+start a section (the text after the box still belongs to the section around it)."""
 _SPACES = re.compile(r"\s+")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _TITLE_HEADINGS = 8
@@ -71,8 +74,14 @@ def _text_of(element: HtmlElement) -> str:
     return collapse_whitespace("".join(element.itertext()))
 
 
+def _classes(element: HtmlElement) -> set[str]:
+    return set((element.get("class") or "").split())
+
+
 def _weight(tag: str) -> int:
-    return 2 if tag in _PARAGRAPH_BLOCKS else 1 if tag in _LINE_BLOCKS else 0
+    if tag in _PARAGRAPH_BLOCKS or tag in _HEADINGS:
+        return 2
+    return 1 if tag in _LINE_BLOCKS else 0
 
 
 @dataclass
@@ -120,6 +129,8 @@ class _Context:
     in_content: bool
     verbatim: bool
     caption: str | None
+    in_aside: bool = False
+    """Inside an admonition (DocBook ``div.note``): its ``<h3>Note</h3>`` is a label."""
 
 
 class _Walker:
@@ -153,7 +164,7 @@ class _Walker:
             ):
                 self._tail(element, outer, root)
                 continue
-            if tag in _HEADINGS:
+            if tag in _HEADINGS and not outer.in_aside:
                 self._start_section(_HEADINGS[tag], clean_heading(_text_of(element)))
                 self._tail(element, outer, root)
                 continue
@@ -169,6 +180,7 @@ class _Walker:
                 in_content=outer.in_content or tag in _CONTENT,
                 verbatim=outer.verbatim or tag == "pre",
                 caption=caption,
+                in_aside=outer.in_aside or not _ADMONITIONS.isdisjoint(_classes(element)),
             )
             if tag in {"td", "th"}:
                 self.sections[-1].write(" ")
@@ -252,14 +264,14 @@ class _FlatText(HTMLParser):
         if tag in DROPPED_TAGS:
             self._skipping += 1
         self._pre += tag == "pre"
-        self.out.brk(_weight(tag) or (2 if tag in _HEADINGS else 0))
+        self.out.brk(_weight(tag))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in DROPPED_TAGS:
             self._skipping = max(0, self._skipping - 1)
         if tag == "pre":
             self._pre = max(0, self._pre - 1)
-        self.out.brk(_weight(tag) or (2 if tag in _HEADINGS else 0))
+        self.out.brk(_weight(tag))
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:

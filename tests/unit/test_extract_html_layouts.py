@@ -254,3 +254,19 @@ def test_generated_indexes_of_terms_are_not_content() -> None:
     </table><p>Every term of the manual.</p></body></html>"""
     document = extract_document(page, "text/html")
     assert document.full_text == "Index\n\nEvery term of the manual."
+
+
+def test_a_note_box_heading_labels_the_box_and_starts_no_section() -> None:
+    """DocBook admonitions: ``<div class="note"><h3 class="title">Note</h3>``."""
+    page = b"""<body><h2>9.4. String Functions</h2><p>Intro.</p>
+    <div class="note"><h3 class="title">Note</h3><p>Mind the collation.</p></div>
+    <p>bit_length ( text ) returns the number of bits.</p><h3>9.4.1. format</h3><p>f</p></body>"""
+    document = extract_document(page, "text/html")
+    assert [part.section for part in document.text_parts] == [
+        "9.4. String Functions",
+        "9.4. String Functions > 9.4.1. format",
+    ]
+    assert document.text_parts[0].text == (
+        "9.4. String Functions\n\nIntro.\n\nNote\n\nMind the collation.\n\n"
+        "bit_length ( text ) returns the number of bits."
+    )
