@@ -1,20 +1,52 @@
-"""The CMS ingress against the real broker: a 2xx means the event is on Kafka."""
+"""The CMS ingress against the real broker: a 2xx means the event is on Kafka; and from
+webhook to search, through Kafka, the indexing pipeline and Elasticsearch."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from elasticsearch import AsyncElasticsearch
 from fastapi import FastAPI
 
-from stream.cms import CmsSettings, create_app, sign
+from indexer.encoders.base import Encoders
+from indexer.encoders.loading import load_encoders
+from indexer.encoders.settings import EncoderSettings
+from indexer.events import ChangeEvent
+from indexer.pipeline import IndexingPipeline
+from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader
+from indexer.store.elasticsearch import ElasticsearchStore
+from stream.cms import (
+    CmsSettings,
+    contentful_headers,
+    create_app,
+    sign,
+    standard_webhook_headers,
+)
 from stream.settings import StreamSettings
 from tests.integration.kafka_helpers import create_test_topics, read_records
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "fixtures" / "cms"
 SECRETS = {"site": b"generic-secret", "blog": b"wp-secret", "shop": b"strapi-secret", "cf": b"cf"}
+
+
+def _authenticated(source: str, body: bytes) -> dict[str, str]:
+    """What each source's sender puts on a request: Standard Webhooks (generic and
+    WordPress), Contentful's request verification, Strapi's token."""
+    secret = SECRETS[source].decode()
+    now = datetime.now(UTC)
+    if source == "cf":
+        return contentful_headers(secret, "POST", f"/webhooks/{source}", body, timestamp=now)
+    if source == "shop":
+        return {"Authorization": f"Bearer {secret}"}
+    return standard_webhook_headers(secret, body, message_id=f"msg_{uuid.uuid4()}", timestamp=now)
 
 
 @pytest.fixture
@@ -54,7 +86,7 @@ async def _post(
     signature: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    signed = {"X-Mmrag-Signature": signature or sign(SECRETS[source], body)}
+    signed = {"X-Mmrag-Signature": signature} if signature else _authenticated(source, body)
     return await client.post(
         f"/webhooks/{source}",
         content=body,
@@ -71,14 +103,14 @@ async def test_each_cms_shape_produces_its_event_and_bad_requests_produce_nothin
     contentful = (FIXTURES / "contentful_entry_unpublish.json").read_bytes()
 
     unsigned = await client.post("/webhooks/site", content=generic)
-    tampered = await _post(
-        client,
-        "site",
-        generic.replace(b"}", b' , "x": 1}', 1),
-        signature=sign(SECRETS["site"], generic),
+    tampered = await client.post(
+        "/webhooks/site",
+        content=generic.replace(b"}", b' , "x": 1}', 1),
+        headers=_authenticated("site", generic),
     )
-    wrong_key = await _post(client, "blog", wordpress, signature=sign(b"not the secret", wordpress))
-    assert [unsigned.status_code, tampered.status_code, wrong_key.status_code] == [401, 401, 401]
+    legacy = await _post(client, "blog", wordpress, signature=sign(SECRETS["blog"], wordpress))
+    statuses = [unsigned.status_code, tampered.status_code, legacy.status_code]
+    assert statuses == [401, 401, 401]  # the legacy body signature is opt-in per source
 
     responses = [
         await _post(client, "site", generic),
@@ -122,3 +154,97 @@ async def test_each_cms_shape_produces_its_event_and_bad_requests_produce_nothin
     assert letters[0]["stage"] == "ingress"
     assert "action" in letters[0]["reason"]
     assert letters[0]["original_base64"]
+
+
+# --- webhook → Kafka → indexing pipeline → Elasticsearch -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def encoders() -> Encoders:
+    return load_encoders(EncoderSettings(clip_model=""))
+
+
+@pytest.fixture
+async def pipeline(
+    es_url: str, unique_name: str, encoders: Encoders
+) -> AsyncIterator[tuple[IndexingPipeline, AsyncElasticsearch, str]]:
+    settings = IndexerSettings(
+        elasticsearch_url=es_url,
+        chunks_alias=f"test-cms-{unique_name}-chunks",
+        documents_index=f"test-cms-{unique_name}-documents",
+    )
+    indexing = IndexingPipeline(
+        settings, ElasticsearchStore(settings), encoders, ContentReader(settings)
+    )
+    await indexing.setup()
+    es = AsyncElasticsearch(es_url, request_timeout=30)
+    try:
+        yield indexing, es, settings.chunks_alias
+    finally:
+        await indexing.close()
+        for pattern in (f"{settings.chunks_alias}*", settings.documents_index):
+            found = await es.indices.get(index=pattern, ignore_unavailable=True)
+            if found.body:
+                await es.indices.delete(index=",".join(found.body))
+        await es.close()
+
+
+async def _deliver(
+    client: httpx.AsyncClient, settings: StreamSettings, bodies: list[bytes], seen: int
+) -> list[ChangeEvent]:
+    """POST each WordPress body in turn; the change events that landed on Kafka since."""
+    for body in bodies:
+        response = await _post(client, "blog", body)
+        assert response.status_code == 202, response.text
+    records = await read_records(
+        settings.kafka_bootstrap, settings.changes_topic, expect=seen + len(bodies)
+    )
+    events = [
+        ChangeEvent.model_validate({k: v for k, v in r.items() if not k.startswith("_")})
+        for r in records
+    ]
+    return sorted(events, key=lambda e: e.emitted_at)[seen:]
+
+
+async def _chunks(es: AsyncElasticsearch, alias: str, doc_id: str) -> list[dict[str, Any]]:
+    await es.indices.refresh(index=alias)
+    found = await es.search(index=alias, query={"term": {"doc_id": doc_id}}, size=100)
+    return [hit["_source"] for hit in found["hits"]["hits"]]
+
+
+async def test_a_wordpress_post_is_parsed_once_and_its_quick_edit_and_delete_are_not_lost(
+    client: httpx.AsyncClient,
+    stream_settings: StreamSettings,
+    pipeline: tuple[IndexingPipeline, AsyncElasticsearch, str],
+) -> None:
+    indexing, es, alias = pipeline
+    post = json.loads((FIXTURES / "wordpress_post_publish.json").read_text("utf-8"))
+    post["content"]["rendered"] = (
+        "<p>We moved our indexer to Kafka.</p><h2>Install</h2><p>Add the loader tag:</p>"
+        '<pre class="wp-block-code"><code>&lt;script src="loader.js"&gt;&lt;/script&gt;</code>'
+        "</pre><h2>Use</h2><p>Call <code>start()</code> once the page is ready.</p>"
+    )
+    (published,) = await _deliver(client, stream_settings, [json.dumps(post).encode()], 0)
+    result = await indexing.process([published])
+    assert not result.failed(), result.failed()
+    chunks = await _chunks(es, alias, published.doc_id)
+    sections = {chunk.get("section"): chunk["text"] for chunk in chunks}
+    assert set(sections) >= {"Install", "Use"}
+    assert '<script src="loader.js"></script>' in sections["Install"]
+    assert "Call start() once the page is ready." in sections["Use"]
+
+    # A quick edit in the same second (modified_gmt unchanged), then the post deleted.
+    post["content"]["rendered"] += "<h2>Limits</h2><p>One loader per page.</p>"
+    deleted = {"action": "post_delete", "post": post}
+    edit, delete = await _deliver(
+        client, stream_settings, [json.dumps(post).encode(), json.dumps(deleted).encode()], 1
+    )
+    assert published.revision < edit.revision < delete.revision
+    assert len({published.event_id, edit.event_id, delete.event_id}) == 3
+
+    result = await indexing.process([edit])
+    assert not result.failed(), result.failed()
+    assert "Limits" in {chunk.get("section") for chunk in await _chunks(es, alias, edit.doc_id)}
+    result = await indexing.process([delete])
+    assert not result.failed(), result.failed()
+    assert await _chunks(es, alias, edit.doc_id) == []
