@@ -198,6 +198,8 @@ async def _generate(
     ready = gate.finish(complete=stop is None)
     if ready:
         yield ready
+    if stop is None and gate.repeating:  # found in the last piece
+        stop = "repetition"
     outcome.append(_Generated(gate.released, stop, failure, first_token_s))
 
 

@@ -3,6 +3,8 @@ decides what of a stream is sent (pure)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from query_api.generation.gate import AnswerGate
@@ -110,3 +112,30 @@ def test_a_loop_before_any_citation_leaves_nothing_to_send() -> None:
     assert gate.finish(complete=False) == ""
     assert gate.verdict() == "no_citations"
     assert gate.kept == LOOP
+
+
+def long_answer(sentences: int) -> list[str]:
+    """``sentences`` distinct sentences of twelve distinct words, one word a piece."""
+    pieces = ["It is cited [1]."]
+    for sentence in range(sentences):
+        pieces += [f" s{sentence}w{word}" for word in range(11)] + [f" s{sentence}end."]
+    return pieces
+
+
+def test_a_long_answer_streams_in_linear_time() -> None:
+    gate = AnswerGate({1})
+    pieces = long_answer(200)  # ~2,400 pieces, ~17,000 characters
+    started = time.perf_counter()
+    sent = "".join(gate.feed(piece) for piece in pieces) + gate.finish(complete=True)
+    assert sent == "".join(pieces)
+    # Re-reading the whole answer on every piece took over 20 s for twice as many.
+    assert time.perf_counter() - started < 5
+    assert not gate.repeating
+
+
+def test_a_loop_late_in_a_long_answer_is_still_found() -> None:
+    gate = AnswerGate({1})
+    pieces = [*long_answer(150), " " + LOOP, LOOP, LOOP]
+    sent = "".join(gate.feed(piece) for piece in pieces) + gate.finish(complete=False)
+    assert gate.repeating
+    assert sent.count("command line") == 1
