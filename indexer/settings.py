@@ -41,8 +41,13 @@ class IndexerSettings(BaseSettings):
     max_asset_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=64_000_000, gt=0)
     fetch_timeout_s: float = 10.0
-    chunk_max_tokens: int = 200
-    chunk_overlap_tokens: int = 40
+    chunk_max_tokens: int = Field(default=200, ge=8)
+    """Most tokens of a chunk, in the text encoder's own tokens; capped by the encoder's
+    window less 48 tokens for the title and heading path embedded with it (206 for
+    all-MiniLM-L6-v2's 256), so nothing is ever cut by the encoder."""
+    chunk_overlap_tokens: int = Field(default=40, ge=0)
+    """Tokens of a chunk's end repeated at the start of the next (at most a quarter of a
+    chunk)."""
 
     @field_validator("source_roots")
     @classmethod
