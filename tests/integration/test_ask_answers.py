@@ -7,6 +7,7 @@ plays an OpenAI-compatible upstream answering with an error body that echoes the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -27,6 +28,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from typer.testing import CliRunner
 
 from indexer.encoders import Encoders, EncoderSettings
 from indexer.encoders.loading import load_encoders
@@ -35,6 +37,7 @@ from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
+from mmrag.cli import app as cli
 from query_api.app import create_app
 from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
@@ -309,3 +312,38 @@ async def test_credentials_never_reach_callers_logs_or_health(
         assert KEY not in text, where
         assert URL_PASSWORD not in text, where
     assert "Incorrect API key provided: ***" in caplog.text  # the log keeps the reason
+
+
+@pytest.fixture
+def served_api(corpus: Corpus) -> Iterator[str]:
+    """The real API (no LLM) served by uvicorn on loopback, for the command line."""
+    app = create_app(
+        ApiSettings(lag_timeout_s=15),
+        store_settings=corpus.store,
+        generation_settings=GenerationSettings(),
+        encoders_factory=lambda: corpus.encoders,
+        static_directory=None,
+    )
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, name="served-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+async def test_mmrag_ask_prints_the_passages_and_says_they_are_not_generated(
+    served_api: str,
+) -> None:
+    arguments = ["ask", QUESTION, "--api", served_api]
+    result = await asyncio.to_thread(CliRunner().invoke, cli, arguments, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "No language model is configured; the most relevant passages are:" in result.output
+    assert "capture_output" in result.output
+    assert "[1]" in result.output
+    assert "extractive (retrieved passages, not generated: no_llm)" in result.output
