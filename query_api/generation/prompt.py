@@ -48,6 +48,11 @@ _SENTENCE_END = re.compile(
 )
 
 
+_BRACKET_REACH = 200
+_ABBREVIATION = re.compile(r"(?:(?i:\b(?:e\.g|i\.e|cf|vs|approx|fig))|\b[A-Z])\.$")
+"""A full stop that ends one of these (or a single capital, an initial) ends no sentence."""
+
+
 def approximate_tokens(text: str) -> int:
     """About 1.3 tokens a word for English with common BPE vocabularies; no tokenizer."""
     return math.ceil(len(text.split()) * 1.3)
@@ -68,12 +73,16 @@ class Prompt:
 
 def sentence_ends(text: str) -> list[int]:
     """Offsets where ``text`` may be cut after a whole sentence (its citation markers
-    included), never inside a ``[...]``."""
+    included), never inside a ``[...]`` nor after an abbreviation such as "e.g."."""
     ends: list[int] = []
     for match in _SENTENCE_END.finditer(text):
         end = match.end()
-        opened, closed = text.rfind("[", 0, end), text.rfind("]", 0, end)
+        # Brackets are looked for nearby only, so that this stays linear in the text.
+        start = max(0, end - _BRACKET_REACH)
+        opened, closed = text.rfind("[", start, end), text.rfind("]", start, end)
         if opened > closed:  # the cut would fall inside a bracket
+            continue
+        if _ABBREVIATION.search(text, max(0, match.start() - 8), match.start() + 1):
             continue
         ends.append(end)
     return ends

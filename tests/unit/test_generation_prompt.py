@@ -190,3 +190,12 @@ def test_stream_filter_lets_other_brackets_through() -> None:
     assert stream.feed("int] here") == "[int] here"
     assert stream.feed(" and [") == " and"
     assert stream.flush() == " ["  # the stream ended on an open bracket
+
+
+def test_abbreviations_and_initials_end_no_sentence() -> None:
+    text = "Use a parser (e.g. a JSON one). Ask J. Smith, i.e. the owner. See fig. 3. Done."
+    assert [text[:end] for end in sentence_ends(text)] == [
+        "Use a parser (e.g. a JSON one).",
+        "Use a parser (e.g. a JSON one). Ask J. Smith, i.e. the owner.",
+        "Use a parser (e.g. a JSON one). Ask J. Smith, i.e. the owner. See fig. 3.",
+    ]
