@@ -26,8 +26,10 @@ class GenerationSettings(BaseSettings):
     provider: Literal["none", "openai", "local"] = "none"
     """``none``: extractive answers only; ``openai``: an OpenAI-compatible server;
     ``local``: a small transformers model on this machine."""
-    url: str | None = None
-    """OpenAI-compatible base URL, e.g. ``http://127.0.0.1:8000/v1``."""
+    url: str | None = Field(default=None, repr=False)
+    """OpenAI-compatible base URL, e.g. ``http://127.0.0.1:8000/v1``; user-info in it
+    (``https://user:key@host/v1``) is sent as Basic authentication, never logged (nor
+    shown in the settings' repr)."""
     model: str | None = None
     """The model name sent to the OpenAI-compatible server."""
     api_key: SecretStr | None = None

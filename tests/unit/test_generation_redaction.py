@@ -52,6 +52,8 @@ def test_settings_know_their_secrets() -> None:
     settings = GenerationSettings(url="https://u:p4ss@host/v1", api_key="sk-abc")
     assert settings.secrets() == ("sk-abc", "p4ss")
     assert GenerationSettings().secrets() == ()
+    assert "p4ss" not in repr(settings)
+    assert "sk-abc" not in repr(settings)
 
 
 async def test_an_llm_that_fails_to_load_is_reported_without_its_credentials() -> None:
