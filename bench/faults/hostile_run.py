@@ -242,7 +242,9 @@ async def hostile_inputs(
         ["cms-ingress", "--log-level", "warning"],
         {
             **environment,
-            "MMRAG_CMS_SOURCES": json.dumps({CMS_SOURCE: {"kind": "generic", "secret": secret}}),
+            "MMRAG_CMS_SOURCES": json.dumps(
+                {CMS_SOURCE: {"kind": "generic", "secret": secret, "auth": "mmrag-hmac"}}
+            ),
             "MMRAG_CMS_PORT": str(cms_port),
         },
         system.workdir,
