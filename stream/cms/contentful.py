@@ -9,7 +9,8 @@ Topic ``ContentManagement.<Entry|Asset>.<action>``:
 Body: ``{"sys": {"id", "type", "revision", "updatedAt", "contentType": {"sys": {"id"}}},
 "fields": {name: {locale: value}}}``. Each field takes the source's locale (default
 ``en-US``), else its first locale. An entry's text is its string fields (markdown kept) and
-rich-text documents, in field order (markdown images become assets; links to assets in
+rich-text documents, in field order (markdown images the indexer cannot resolve from the
+text become assets; links to assets in
 rich text are not resolved); ``title`` (or ``name``) is also the title; a ``url``
 field is its public URL. A published asset becomes a document whose ``uri`` is its file
 (``//`` URLs get ``https:``), with the file itself as its single asset. The key is
@@ -31,6 +32,7 @@ from stream.cms.payloads import (
     epoch_ms,
     header_value,
     make_asset,
+    markdown_assets,
     optional_text,
     public_url,
     require_id,
@@ -134,7 +136,7 @@ def _entry_event(
         extra={"contentful_content_type": _content_type_id(sys)},
     )
     text = "\n\n".join(part for part in _text_parts(fields) if part)
-    images = [make_asset(context.absolute_url(url), alt=alt) for url, alt in markdown_images(text)]
+    images = markdown_assets(markdown_images(text), context, uri)
     content = Content.of_text(text, "text/markdown", images)
     return upsert_event(context, key, revision, uri=uri, content=content, metadata=metadata)
 

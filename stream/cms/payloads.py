@@ -191,6 +191,23 @@ def unique_assets(assets: Iterable[Asset]) -> tuple[Asset, ...]:
     return tuple(seen.values())
 
 
+def markdown_assets(
+    images: Iterable[tuple[str, str | None]], context: SourceContext, uri: str | None
+) -> list[Asset]:
+    """Assets for the Markdown images ``(url, alt)`` that the indexer cannot fetch from
+    the text itself. It reads every image of a Markdown text, resolving its URL against
+    the document's ``uri``: an image it resolves to the same absolute URL is left to it
+    (listing it again would index it twice); one it cannot (a ``/uploads/…`` path of an
+    entry without a public URL) becomes an asset, resolved against ``base_url``."""
+    assets: list[Asset] = []
+    for url, alt in images:
+        absolute = context.absolute_url(url)
+        found_by_indexer = uri is not None and urljoin(uri, url.strip()) == absolute
+        if not (found_by_indexer and urlsplit(absolute).scheme in {"http", "https"}):
+            assets.append(make_asset(absolute, alt=alt))
+    return assets
+
+
 def make_asset(
     uri: str, *, content_type: str | None = None, alt: object = None, caption: object = None
 ) -> Asset:

@@ -17,7 +17,8 @@ later (an unpublish carries the draft, which can be older than the published ver
 Text: string fields named like title/name/content/body/description/summary (markdown
 kept as is) and "blocks" rich text, in field order, walking into components and dynamic
 zones. Images: media objects (``url`` + ``mime: image/*``) anywhere in the entry, then
-the markdown images (``![alt](url)``) of the text.
+the markdown images (``![alt](url)``) of the text that the indexer cannot resolve from
+the text itself (:func:`~stream.cms.payloads.markdown_assets`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from stream.cms.payloads import (
     delete_event,
     epoch_ms,
     make_asset,
+    markdown_assets,
     optional_text,
     public_url,
     require_id,
@@ -85,7 +87,7 @@ def strapi_events(
         )
     text = _text(entry)
     assets = [_asset(media, context) for media in _media(entry)]
-    assets += [make_asset(context.absolute_url(url), alt=alt) for url, alt in markdown_images(text)]
+    assets += markdown_assets(markdown_images(text), context, uri)
     content = Content.of_text(text, "text/markdown", assets)
     metadata = DocumentMetadata(
         title=_title(entry),

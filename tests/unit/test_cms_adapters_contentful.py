@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 from indexer.events import Asset, ChangeEvent, Operation, derive_doc_id, derive_event_id
+from indexer.extract import extract_document
+from indexer.sources import resolve_reference
 from stream.cms import CmsKind, PayloadError, to_change_events
 from tests.unit.cms_payloads import NOW, load_payload
 
@@ -54,12 +56,27 @@ def test_the_configured_locale_is_picked_else_each_fields_first() -> None:
     assert "Events, not crawls" in event.text  # body has only en-US
 
 
-def test_a_url_field_is_the_uri_and_markdown_images_are_assets() -> None:
+def test_a_url_field_is_the_uri_and_markdown_images_are_indexed_once() -> None:
     payload = load_payload("contentful_entry_publish")
     payload["fields"]["url"] = {"en-US": "https://www.example.com/blog/search"}
     payload["fields"]["notes"] = {"en-US": "See ![flow](//images.ctfassets.net/x/flow.png)"}
     event = contentful(payload, "ContentManagement.Entry.publish")
     assert event.uri == "https://www.example.com/blog/search"
+    # The worker reads the image from the Markdown (resolved against the URI): not an
+    # asset as well, which would make two image chunks of it.
+    assert event.assets == ()
+    assert event.text is not None
+    document = extract_document(event.text.encode(), event.content_type)
+    assert [
+        resolve_reference(image.reference or "", event.uri) for image in document.image_parts
+    ] == ["https://images.ctfassets.net/x/flow.png"]
+
+
+def test_markdown_images_the_worker_cannot_resolve_are_assets() -> None:
+    payload = load_payload("contentful_entry_publish")
+    payload["fields"]["notes"] = {"en-US": "See ![flow](//images.ctfassets.net/x/flow.png)"}
+    event = contentful(payload, "ContentManagement.Entry.publish")
+    assert event.uri.startswith("cms://")  # no public URL to resolve against
     assert event.assets == (Asset(uri="https://images.ctfassets.net/x/flow.png", alt_text="flow"),)
 
 
