@@ -1,4 +1,7 @@
-"""Webhook signatures: HMAC-SHA256 of the raw request body with the source's shared secret.
+"""The first webhook signature (``auth: mmrag-hmac``, opt-in per source): HMAC-SHA256 of
+the raw request body with the source's shared secret. It signs no timestamp, so a
+captured request stays valid; sources default to Standard Webhooks instead
+(:mod:`stream.cms.authentication`).
 
 The sender puts ``sha256=<hex digest>`` (or the bare hex digest) in the
 ``X-Mmrag-Signature`` header. The body is signed byte for byte as sent, so the receiver
