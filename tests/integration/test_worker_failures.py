@@ -18,11 +18,11 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -30,10 +30,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from elasticsearch import AsyncElasticsearch
 
+from indexer.encoders import Encoders, EncoderSettings
+from indexer.encoders.loading import load_encoders
 from indexer.errors import StoreUnavailable
 from indexer.events import ChangeEvent
 from indexer.manifest import Manifest
+from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from indexer.store.mappings import VectorSpace
 from indexer.store.records import DocumentWrite
@@ -234,6 +238,71 @@ async def test_a_closed_index_is_an_outage_not_a_missing_document(
         assert set(await store.load_manifests(["known", "other"])) == {"known"}
     finally:
         await store.close()
+        created = await es_client.indices.get(index=f"test-{unique_name}-*")
+        if created.body:
+            await es_client.indices.delete(index=",".join(created.body))
+
+
+class RefusingTextModel:
+    """The real text model, except that it raises on texts holding ``marker``: a model that
+    crashes on one document's input (an encoder bug, a tokenizer edge case)."""
+
+    def __init__(self, real: Any, marker: str) -> None:
+        self._real = real
+        self._marker = marker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def embed_texts(self, texts: Sequence[str]) -> Any:
+        if any(self._marker in text for text in texts):
+            raise RuntimeError("the model cannot take this input")
+        return self._real.embed_texts(texts)
+
+
+async def test_a_document_that_cannot_be_embedded_fails_alone_at_encode(
+    es_url: str, es_client: AsyncElasticsearch, unique_name: str
+) -> None:
+    """Before: the encoder's exception ended the whole batch (every event ``internal``)."""
+    settings = IndexerSettings(
+        elasticsearch_url=es_url,
+        chunks_alias=f"test-{unique_name}-chunks",
+        documents_index=f"test-{unique_name}-documents",
+    )
+    real = load_encoders(EncoderSettings(clip_model="", clip_required=False)).text
+    encoders = Encoders(text=cast(Any, RefusingTextModel(real, "UNEMBEDDABLE")), clip=None)
+    store = ElasticsearchStore(settings)
+    pipeline = IndexingPipeline(settings, store, encoders, ContentReader(settings))
+    try:
+        await pipeline.setup()
+        events = [
+            _inline("good-1", documents.paragraph(1), 1),
+            _inline("bad", f"{documents.paragraph(2)} UNEMBEDDABLE", 1),
+            _inline("good-2", documents.paragraph(3), 1),
+        ]
+        result = await pipeline.process(events)
+        outcomes = {o.event.doc_id: (o.status, o.stage) for o in result.outcomes}
+        assert outcomes == {
+            "good-1": ("indexed", None),
+            "bad": ("failed", "encode"),
+            "good-2": ("indexed", None),
+        }
+        assert "cannot take this input" in (result.failed()[0].reason or "")
+        assert set(result.manifests) == {"good-1", "good-2"}
+        await es_client.indices.refresh(index=settings.chunks_alias)
+        stored = await es_client.search(
+            index=settings.chunks_alias, size=100, source_includes=["doc_id"]
+        )
+        assert {hit["_source"]["doc_id"] for hit in stored["hits"]["hits"]} == {
+            "good-1",
+            "good-2",
+        }
+        assert set(await store.load_manifests(["good-1", "bad", "good-2"])) == {
+            "good-1",
+            "good-2",
+        }
+    finally:
+        await pipeline.close()
         created = await es_client.indices.get(index=f"test-{unique_name}-*")
         if created.body:
             await es_client.indices.delete(index=",".join(created.body))
