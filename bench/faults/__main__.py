@@ -23,7 +23,7 @@ from pathlib import Path
 from rich.console import Console
 
 from bench.faults.private_stack import DEFAULT_PORT_BASE, PrivateStack, private_settings
-from bench.faults.report import Figure, exit_code, print_summary
+from bench.faults.report import Figure, exit_code, print_summary, summary_table
 from bench.faults.scenarios import (
     LoadOptions,
     elasticsearch_outage,
@@ -52,7 +52,11 @@ async def _hostile(
 ) -> list[Figure]:
     from bench.faults.hostile_run import HostileOptions, hostile_inputs  # hypothesis, schemathesis
 
-    options = HostileOptions(total=namespace.bad_inputs, seed=namespace.seed)
+    options = HostileOptions(
+        total=namespace.bad_inputs,
+        seed=namespace.seed,
+        settle_timeout_s=max(namespace.settle_timeout_s, 1800.0),
+    )
     return await hostile_inputs(stack, workdir, options, say)
 
 
@@ -106,7 +110,9 @@ async def main(namespace: argparse.Namespace) -> int:
         for name in namespace.chosen:
             label, run = SCENARIOS[name]
             try:
-                figures += await run(stack, workdir, namespace, _say)
+                found = await run(stack, workdir, namespace, _say)
+                console.print(summary_table(found))
+                figures += found
             except Exception as error:
                 _say(f"[red]scenario {label} could not run[/red]\n{traceback.format_exc()}")
                 figures.append(

@@ -48,6 +48,7 @@ class HostileOptions:
     """A good input after every this many bad ones (events, webhooks, files)."""
     max_files: int = 300
     """Files cost the worker most (each is read and parsed): at most this many."""
+    settle_timeout_s: float = 1800.0
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ async def hostile_inputs(
     bad_events = await asyncio.to_thread(generate, EVENT_BYTES, split.events, options.seed)
     bad_webhooks = await asyncio.to_thread(generate, WEBHOOKS, split.webhooks, options.seed)
     bad_files = await asyncio.to_thread(generate, FILES, split.files, options.seed)
-    system = System(stack, workdir / SCENARIO, say)
+    system = System(stack, workdir / SCENARIO, say, batch_size=64)
     secret = secrets.token_hex(16)
     environment = system.service_environment()
     cms_port, api_port = free_port(), free_port()
@@ -279,9 +280,17 @@ async def hostile_inputs(
             ),
         )
         say(f"(d) sent {dict(tally.sent)}; waiting for the worker to drain the topic")
-        await system.settle(900.0, quiet_s=20.0)
+        settled = await system.settle(options.settle_timeout_s, quiet_s=20.0)
         exits = {p.name: list(p.exits) for p in (system.worker, ingress, api) if p is not None}
-    return await _account(system, tally, exits)
+    figures = await _account(system, tally, exits)
+    drained = Figure(
+        SCENARIO,
+        "topic not drained within the settle timeout",
+        int(not settled.drained),
+        required_zero=True,
+        detail=f"waited {settled.seconds:.0f}s",
+    )
+    return [*figures[:2], drained, *figures[2:]]
 
 
 LOCAL_CONTENT_MARKERS = (

@@ -51,7 +51,8 @@ async def _finish(
     scenario: str, system: System, options: LoadOptions, supervisor: Supervisor
 ) -> list[Figure]:
     system.say(f"({scenario}) settling …")
-    result, waited = await system.settle(options.settle_timeout_s)
+    settled = await system.settle(options.settle_timeout_s)
+    result, waited = settled.audit, settled.seconds
     letters = await dead_letters(system.stack.kafka_bootstrap, system.dead_letter_topic)
     worker = system.worker
     assert worker is not None
@@ -78,6 +79,12 @@ async def _finish(
             detail=f"{result.not_recomputed} not recomputable" if result.not_recomputed else "",
         ),
         Figure(scenario, "seconds to settle after the fault", round(waited, 1)),
+        Figure(
+            scenario,
+            "topic not drained within the settle timeout",
+            int(not settled.drained),
+            required_zero=True,
+        ),
     ]
     return [*figures, _letters_figure(scenario, letters, required=scenario == "b-es-outage")]
 

@@ -29,6 +29,14 @@ logger = logging.getLogger(__name__)
 Say = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class Settled:
+    audit: Audit
+    seconds: float
+    drained: bool
+    """The worker's group had committed the whole topic (else the timeout was reached)."""
+
+
 @dataclass
 class System:
     """The names of one scenario's topics and indexes, and its processes."""
@@ -40,6 +48,9 @@ class System:
     worker: ServiceProcess | None = None
     watcher: DirectoryWatcher | None = None
     producer: ChangeProducer | None = None
+    batch_size: int = 16
+    """The worker's batch size: small batches commit often, so faults land between and
+    inside them; the hostile scenario uses the default for its thousands of records."""
     watcher_failure: str | None = None
     """Why the watcher stopped on its own during the run, if it did."""
 
@@ -78,7 +89,7 @@ class System:
 
     def service_environment(self) -> dict[str, str]:
         """What every process of ours is configured with: this scenario's names, no CLIP
-        (the load is text), no OCR, models offline, batches of 16."""
+        (the load is text), no OCR, models offline, ``batch_size``."""
         indexer = self.indexer_settings
         environment = WorkerEnvironment(
             kafka_bootstrap=self.stack.kafka_bootstrap,
@@ -95,8 +106,7 @@ class System:
             {
                 "MMRAG_CLIP_REQUIRED": "false",
                 "MMRAG_OCR": "off",
-                # small batches: more commits, so faults land between and inside them
-                "MMRAG_WORKER_BATCH_SIZE": "16",
+                "MMRAG_WORKER_BATCH_SIZE": str(self.batch_size),
             }
         )
         return variables
@@ -179,9 +189,9 @@ class System:
         finally:
             await client.close()
 
-    async def settle(self, timeout_s: float, quiet_s: float = 30.0) -> tuple[Audit, float]:
+    async def settle(self, timeout_s: float, quiet_s: float = 30.0) -> Settled:
         """Wait until the index matches the folder, or until nothing has moved for
-        ``quiet_s`` with no lag, or ``timeout_s``; the last audit and the seconds waited."""
+        ``quiet_s`` with no lag, or ``timeout_s``."""
         started = time.monotonic()
         last_change = started
         previous: tuple[int, ...] | None = None
@@ -211,10 +221,8 @@ class System:
                     f"deleted_present={shape[4]} lag={lag}"
                 )
             clean = not any(shape[:5]) and not findings.wrong_chunks
-            if clean and lag == 0:
-                return result, now - started
-            if lag == 0 and now - last_change > quiet_s:
-                return result, now - started
+            if (clean or now - last_change > quiet_s) and lag == 0:
+                return Settled(result, now - started, drained=True)
             if now - started > timeout_s:
-                self.say(f"  not settled after {timeout_s:.0f}s")
-                return result, now - started
+                self.say(f"  not settled after {timeout_s:.0f}s (lag {lag})")
+                return Settled(result, now - started, drained=False)
