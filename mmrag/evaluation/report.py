@@ -18,9 +18,9 @@ def results_table(evaluation: Evaluation, title: str) -> Table:
     table = Table(title=title, caption=_caption(evaluation))
     table.add_column("retriever", no_wrap=True)
     for name in names:
-        table.add_column(name, justify="right")
-    table.add_column("questions", justify="right")
-    table.add_column("mean ms", justify="right")
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    table.add_column("questions", justify="right", no_wrap=True)
+    table.add_column("mean ms", justify="right", no_wrap=True)
     for run in evaluation.runs:
         style = "dim" if run.spec.baseline else None
         if run.unavailable:
