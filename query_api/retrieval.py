@@ -29,7 +29,7 @@ from query_api.access import Caller, may_read
 from query_api.embedding import BatchingEmbedder
 from query_api.errors import InvalidQuery, ServiceUnavailable
 from query_api.fusion import FusedHit, fuse_rankings
-from query_api.grouping import group_by_document, ungrouped
+from query_api.grouping import group_by_document, order_by_document, ungrouped
 from query_api.hits import RetrievedChunk, chunk_from_source
 from query_api.index_space import IndexSpaceReader
 from query_api.planning import (
@@ -161,6 +161,18 @@ class ChunkRetriever:
             fused = await self._rerank(reranker, text, fused, sources)
             timings["rerank"] = _ms_since(started)
         if query.group_by is GroupBy.DOCUMENT:
+            if reranker is None and query.profile is Profile.DEFAULT:
+                fused = order_by_document(
+                    fused,
+                    {
+                        p.retriever: [chunk_id for chunk_id, _ in ranking]
+                        for p, ranking in zip(plan, rankings, strict=True)
+                    },
+                    group_keys,
+                    k_constant=self._settings.document_rrf_k,
+                    weights=fusion.weights,
+                    chunks_per_document=self._settings.document_chunks,
+                )
             groups = group_by_document(
                 fused, group_keys, k=query.k, next_chunks=self._settings.group_next_chunks
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from query_api.fusion import FusedHit, fuse_rankings
-from query_api.grouping import DocumentGroup, group_by_document, ungrouped
+from query_api.grouping import DocumentGroup, group_by_document, order_by_document, ungrouped
 from query_api.schemas import Retriever
 
 
@@ -78,3 +78,55 @@ def test_ungrouped_is_the_top_k_with_no_match_counts() -> None:
         DocumentGroup(hits[0], matched_chunks=None),
         DocumentGroup(hits[1], matched_chunks=None),
     ]
+
+
+def test_documents_are_ordered_by_every_retrievers_best_chunks() -> None:
+    """d2's best BM25 chunk and best kNN chunk differ: chunk fusion ranks d1 first
+    (its one chunk leads one ranking), document fusion credits d2 with both."""
+    keys = {"a1": "d1", "b1": "d2", "b2": "d2", "c1": "d3"}
+    rankings = {Retriever.BM25: ["a1", "b1", "c1"], Retriever.TEXT_KNN: ["b2", "a1", "c1"]}
+    fused = fuse_rankings(rankings, k_constant=60)
+    ordered = order_by_document(
+        fused, rankings, keys, k_constant=1, weights={}, chunks_per_document=3
+    )
+    # d1: 1/2 + 1/3; d2: 1/3 + 1/2 (b1 at BM25 rank 2, b2 at kNN rank 1); d3: 1/4 + 1/4.
+    scores = {keys[hit.chunk_id]: hit.score for hit in ordered}
+    assert scores["d2"] == pytest.approx(1 / 2 + 1 / 3)
+    assert scores["d3"] == pytest.approx(1 / 2)
+    groups = group_by_document(ordered, keys, k=3, next_chunks=1)
+    assert [keys[group.best.chunk_id] for group in groups][2] == "d3"
+    assert {keys[group.best.chunk_id] for group in groups[:2]} == {"d1", "d2"}
+
+
+def test_document_fusion_counts_at_most_n_chunks_and_honours_weights() -> None:
+    keys = {f"x{i}": "many" for i in range(5)} | {"y": "one"}
+    rankings = {Retriever.BM25: ["x0", "x1", "x2", "x3", "y"], Retriever.TEXT_KNN: ["y"]}
+    fused = fuse_rankings(rankings, k_constant=60)
+
+    def scores(chunks: int, weights: dict[Retriever, float]) -> dict[str, float]:
+        ordered = order_by_document(
+            fused, rankings, keys, k_constant=10, weights=weights, chunks_per_document=chunks
+        )
+        return {keys[hit.chunk_id]: hit.score for hit in ordered}
+
+    one = scores(1, {})
+    assert one["many"] == pytest.approx(1 / 11)
+    assert one["one"] == pytest.approx(1 / 15 + 1 / 11)
+    two = scores(2, {})
+    assert two["many"] == pytest.approx(1 / 11 + 1 / 12)
+    assert scores(1, {Retriever.TEXT_KNN: 0})["one"] == pytest.approx(1 / 15)
+    ordered = order_by_document(
+        fused, rankings, keys, k_constant=10, weights={}, chunks_per_document=1
+    )
+    assert keys[ordered[0].chunk_id] == "one"
+    assert [hit.chunk_id for hit in ordered if keys[hit.chunk_id] == "many"] == [
+        "x0",
+        "x1",
+        "x2",
+        "x3",
+    ]
+
+
+def test_document_fusion_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="≥ 1"):
+        order_by_document([], {}, {}, k_constant=10, weights={}, chunks_per_document=0)

@@ -18,7 +18,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.port == 8000
     assert settings.api_keys == {}
     assert settings.require_api_key is False
-    assert settings.weights == dict.fromkeys(Retriever, 1.0)
+    assert settings.weights == {**dict.fromkeys(Retriever, 1.0), Retriever.TEXT_KNN: 2.0}
     assert settings.max_upload_bytes == 10 * 1024 * 1024
     assert settings.thumbnail_max_side == 256
     assert settings.cors_origins == []
@@ -67,7 +67,7 @@ def test_weights_merge_with_defaults_and_refuse_negatives(monkeypatch: pytest.Mo
     weights = ApiSettings().weights
     assert weights[Retriever.BM25] == 0.5
     assert weights[Retriever.CLIP_KNN] == 0
-    assert weights[Retriever.TEXT_KNN] == 1.0
+    assert weights[Retriever.TEXT_KNN] == 2.0
     monkeypatch.setenv("MMRAG_API_WEIGHTS", '{"bm25": -1}')
     with pytest.raises(ValidationError, match="≥ 0"):
         ApiSettings()
@@ -125,6 +125,7 @@ def test_bm25_boosts_and_match_type_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("MMRAG_API_TITLE_BOOST", "4")
+    monkeypatch.setenv("MMRAG_API_SECTION_BOOST", "1")
     monkeypatch.setenv("MMRAG_API_CONTEXT_BOOST", "0")
     monkeypatch.setenv("MMRAG_API_LEXICAL_MATCH_TYPE", "best_fields")
     monkeypatch.setenv("MMRAG_API_LEXICAL_TIE_BREAKER", "0.1")
