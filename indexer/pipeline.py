@@ -209,22 +209,36 @@ class IndexingPipeline:
                 )
                 target.outcomes.append(EventOutcome(event, "unchanged"))
                 return
+        budget = self._settings.extract_timeout_s
         try:
-            document = await asyncio.to_thread(
-                extract_document,
-                data,
-                event.content_type,
-                name=_name_of(step.read_uri or event.uri),
-                limits=self._limits,
+            document = await asyncio.wait_for(
+                asyncio.to_thread(
+                    extract_document,
+                    data,
+                    event.content_type,
+                    name=_name_of(step.read_uri or event.uri),
+                    limits=self._limits,
+                ),
+                budget,
             )
             document = await self._with_assets(document, event, step.read_uri or event.uri)
             # the source's title, else the page's own, else the file name
             title = event.metadata.title or document.title or _name_of(step.read_uri or event.uri)
-            chunks = await asyncio.to_thread(
-                build_chunks, target.doc_id, document, self._chunking, title
+            chunks = await asyncio.wait_for(
+                asyncio.to_thread(build_chunks, target.doc_id, document, self._chunking, title),
+                budget,
             )
         except TransientError:
             raise
+        except TimeoutError:
+            _fail(
+                target,
+                event,
+                "extract",
+                f"extraction took longer than its budget of {budget:g} s "
+                "(MMRAG_EXTRACT_TIMEOUT_S); the document is too large or pathological",
+            )
+            return
         except PermanentError as error:
             _fail(target, event, "extract", error.reason)
             return

@@ -41,6 +41,12 @@ class IndexerSettings(BaseSettings):
     max_asset_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     max_image_pixels: int = Field(default=64_000_000, gt=0)
     fetch_timeout_s: float = 10.0
+    extract_timeout_s: float = Field(default=45.0, gt=0)
+    """Budget for extracting and chunking one document: past it the document alone is
+    dead-lettered (stage ``extract``) and the batch goes on. Below the worker's stall timeout
+    (60 s), so a pathological file never makes the worker restart in a loop. The parser's
+    thread cannot be interrupted and finishes in the background (the parsers are linear, so
+    it ends); its result is discarded."""
     chunk_max_tokens: int = Field(default=200, ge=8)
     """Most tokens of a chunk, in the text encoder's own tokens; capped by the encoder's
     window less 48 tokens for the title and heading path embedded with it (206 for

@@ -1,0 +1,79 @@
+"""A document whose extraction overruns its time budget fails alone (stage ``extract``)
+while the rest of its batch is indexed: the real pipeline into the real Elasticsearch."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from elasticsearch import AsyncElasticsearch
+
+from indexer.encoders.loading import load_encoders
+from indexer.encoders.settings import EncoderSettings
+from indexer.events import ChangeEvent, Operation, derive_doc_id
+from indexer.pipeline import IndexingPipeline
+from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader
+from indexer.store.elasticsearch import ElasticsearchStore
+
+
+def _event(path: Path) -> ChangeEvent:
+    return ChangeEvent(
+        event_id=f"e-{path.name}",
+        source="fs:budget",
+        doc_id=derive_doc_id("fs:budget", path.as_uri()),
+        op=Operation.UPSERT,
+        uri=path.as_uri(),
+        revision=1,
+        content_type="text/markdown",
+        emitted_at=datetime.now(UTC),
+    )
+
+
+async def test_a_document_over_its_extraction_budget_fails_alone(
+    es_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    hostile = tmp_path / "headings.md"
+    hostile.write_text("#\n" * 400_000)  # linear, but seconds of pure-Python parsing
+    good = tmp_path / "good.md"
+    good.write_text("# Kettles\n\nDescale the kettle with citric acid once a month.\n")
+    settings = IndexerSettings(
+        elasticsearch_url=es_url,
+        chunks_alias=f"test-budget-{unique_name}-chunks",
+        documents_index=f"test-budget-{unique_name}-documents",
+        allowed_roots=(tmp_path,),
+        extract_timeout_s=0.3,
+    )
+    pipeline = IndexingPipeline(
+        settings,
+        ElasticsearchStore(settings),
+        load_encoders(EncoderSettings(clip_model="")),
+        ContentReader(settings),
+    )
+    await pipeline.setup()
+    es = AsyncElasticsearch(es_url, request_timeout=30)
+    try:
+        started = time.perf_counter()
+        result = await pipeline.process([_event(hostile), _event(good)])
+        elapsed = time.perf_counter() - started
+        by_uri = {outcome.event.uri: outcome for outcome in result.outcomes}
+        failed = by_uri[hostile.as_uri()]
+        assert failed.status == "failed"
+        assert failed.stage == "extract"
+        assert "budget of 0.3 s" in (failed.reason or "")
+        assert by_uri[good.as_uri()].status == "indexed"
+        assert elapsed < 5, elapsed  # the batch did not wait for the parser to finish
+
+        await es.indices.refresh(index=settings.chunks_alias)
+        found = await es.search(
+            index=settings.chunks_alias, query={"match": {"text": "citric"}}, size=10
+        )
+        assert [hit["_source"]["uri"] for hit in found["hits"]["hits"]] == [good.as_uri()]
+    finally:
+        await pipeline.close()
+        for pattern in (f"{settings.chunks_alias}*", settings.documents_index):
+            existing = await es.indices.get(index=pattern, ignore_unavailable=True)
+            if existing.body:
+                await es.indices.delete(index=",".join(existing.body))
+        await es.close()
