@@ -5,6 +5,7 @@
     │   ├── InvalidEventError     not a valid change event
     │   ├── UnsupportedContent    a type we do not index
     │   ├── ExtractionError       corrupt, encrypted, too large, a decompression bomb …
+    │   │   └── SourceGone            the file was deleted before it was read
     │   └── SourceNotAllowed      a path or URL outside the allowed roots or hosts
     └── TransientError        a backend is unavailable: retry with backoff, then stop
         ├── StoreUnavailable      Elasticsearch
@@ -38,6 +39,12 @@ class UnsupportedContent(PermanentError):
 
 class ExtractionError(PermanentError):
     pass
+
+
+class SourceGone(ExtractionError):
+    """The file an upsert names no longer exists: for a watched folder the delete or move
+    that removed it is on its way (or reconciliation sends it), so the upsert is
+    superseded rather than dead-lettered."""
 
 
 class SourceNotAllowed(PermanentError):

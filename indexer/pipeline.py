@@ -24,7 +24,7 @@ from indexer.chunks import Chunk, ChunkingOptions, build_chunks
 from indexer.dead_letters import Stage
 from indexer.documents import ExtractedDocument, ImagePart
 from indexer.encoders.base import Encoders
-from indexer.errors import PermanentError, SourceUnavailable, TransientError
+from indexer.errors import PermanentError, SourceGone, SourceUnavailable, TransientError
 from indexer.events import ChangeEvent
 from indexer.extract import ExtractionLimits, extract_document
 from indexer.folding import EventStep, fold_events
@@ -40,6 +40,9 @@ from indexer.vectors import ChunkVectors, embed_chunks
 from indexer.write_plan import ModelNames, plan_writes, planned_diff
 
 logger = logging.getLogger(__name__)
+
+WATCHED_SOURCE_PREFIX = "fs:"
+"""Sources of the file watcher: a file they name that is gone has a delete coming."""
 
 
 class IndexingPipeline:
@@ -168,6 +171,15 @@ class IndexingPipeline:
             data = await sources.read(lambda: self._read(event, uri), uri)
         except SourceUnavailable as error:
             _fail(target, event, "fetch", error.reason)
+            return
+        except SourceGone as error:
+            if not event.source.startswith(WATCHED_SOURCE_PREFIX):
+                _fail(target, event, "extract", error.reason)
+                return
+            # A watched file deleted (or renamed) after this upsert was sent: the watcher's
+            # delete or move follows, so there is nothing to index and nothing to dead-letter.
+            target.outcomes.append(EventOutcome(event, "superseded", error.reason))
+            logger.info("upsert_superseded doc_id=%s uri=%s reason=%s", event.doc_id, uri, error)
             return
         except PermanentError as error:
             _fail(target, event, "extract", error.reason)

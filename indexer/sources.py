@@ -18,7 +18,7 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import httpx
 
-from indexer.errors import ExtractionError, SourceNotAllowed, SourceUnavailable
+from indexer.errors import ExtractionError, SourceGone, SourceNotAllowed, SourceUnavailable
 from indexer.events import ChangeEvent
 from indexer.read_scope import ReadScope, check_local, inside, local_path_of, scope_of
 from indexer.settings import IndexerSettings
@@ -100,7 +100,7 @@ def read_local_file(real: Path, scope: ReadScope, limit: int, uri: str) -> bytes
     try:
         descriptor = os.open(real, _OPEN_FLAGS)
     except FileNotFoundError as error:
-        raise ExtractionError("file no longer exists", uri=uri) from error
+        raise SourceGone("file no longer exists", uri=uri) from error
     except IsADirectoryError as error:
         raise ExtractionError("path is a directory", uri=uri) from error
     except PermissionError as error:

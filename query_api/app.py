@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -129,7 +129,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        errors = jsonable_encoder(error.errors())
+        errors = jsonable_encoder([_without_raw_bytes(item) for item in error.errors()])
         return JSONResponse(
             {"detail": describe_validation_errors(errors), "errors": errors}, status_code=422
         )
@@ -141,6 +141,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TransientError)
     async def transient(_: Request, error: TransientError) -> JSONResponse:
         return JSONResponse({"detail": error.reason}, status_code=503)
+
+
+def _without_raw_bytes(item: Any) -> Any:
+    """A validation error whose ``input`` is the raw body (bytes that are not UTF-8 JSON:
+    an image sent as ``application/json``, say) names its size instead of echoing it, so
+    the 422 can always be written (encoding the bytes failed with a 500)."""
+    if isinstance(item, dict) and isinstance(item.get("input"), bytes | bytearray):
+        return {**item, "input": f"<{len(item['input'])} bytes of body that are not JSON>"}
+    return item
 
 
 def describe_validation_errors(errors: list[dict[str, object]]) -> str:

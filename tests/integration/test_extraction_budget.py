@@ -77,3 +77,49 @@ async def test_a_document_over_its_extraction_budget_fails_alone(
             if existing.body:
                 await es.indices.delete(index=",".join(existing.body))
         await es.close()
+
+
+async def test_an_upsert_of_a_watched_file_deleted_since_is_superseded_not_dead_lettered(
+    es_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    """The watcher sent an upsert, then the file was deleted before the worker read it
+    (a worker behind a busy folder): the delete that follows removes the document, so the
+    upsert is superseded. A source other than a watcher still dead-letters it."""
+    gone = tmp_path / "gone.md"
+    settings = IndexerSettings(
+        elasticsearch_url=es_url,
+        chunks_alias=f"test-gone-{unique_name}-chunks",
+        documents_index=f"test-gone-{unique_name}-documents",
+        allowed_roots=(tmp_path,),
+        source_roots={"api:importer": (tmp_path,)},
+    )
+    pipeline = IndexingPipeline(
+        settings,
+        ElasticsearchStore(settings),
+        load_encoders(EncoderSettings(clip_model="")),
+        ContentReader(settings),
+    )
+    await pipeline.setup()
+    es = AsyncElasticsearch(es_url, request_timeout=30)
+    try:
+        watched = _event(gone)
+        other = watched.model_copy(
+            update={
+                "source": "api:importer",
+                "doc_id": derive_doc_id("api:importer", gone.as_uri()),
+                "event_id": "e-api",
+            }
+        )
+        result = await pipeline.process([watched, other])
+        by_source = {outcome.event.source: outcome for outcome in result.outcomes}
+        assert by_source["fs:budget"].status == "superseded"
+        assert by_source["fs:budget"].reason == "file no longer exists"
+        assert by_source["api:importer"].status == "failed"
+        assert by_source["api:importer"].stage == "extract"
+    finally:
+        await pipeline.close()
+        for pattern in (f"{settings.chunks_alias}*", settings.documents_index):
+            existing = await es.indices.get(index=pattern, ignore_unavailable=True)
+            if existing.body:
+                await es.indices.delete(index=",".join(existing.body))
+        await es.close()

@@ -166,6 +166,19 @@ async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
     assert "JSON" in _detail(response)
 
 
+async def test_a_body_that_is_not_utf8_json_is_4xx_not_500(client: httpx.AsyncClient) -> None:
+    """Found by schemathesis in ``mmrag bench faults``: PNG bytes sent as JSON to /search
+    made the 422 handler fail while encoding the raw body it echoed (a 500)."""
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe"
+    headers = {"content-type": "application/json"}
+    response = await client.post("/search", content=png, headers=headers)
+    assert response.status_code == 422, response.text
+    assert "bytes of body that are not JSON" in response.text
+    response = await client.post("/ask", content=png, headers=headers)
+    assert response.status_code == 400, response.text  # FastAPI's own parser refuses it
+    assert "parsing the body" in _detail(response)
+
+
 async def test_other_content_types_are_415(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/search", content=b"query=x", headers={"content-type": "text/plain"}
