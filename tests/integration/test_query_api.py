@@ -526,7 +526,11 @@ async def test_plain_profile_is_the_fixed_baseline(indexed: Indexed) -> None:
     response = await client.post("/search", json={"query": query, "profile": "plain"})
     assert response.json()["profile"] == "plain"
     # The settings change the default profile, never the plain one.
-    tuned = {"weights": {"bm25": 0.0, "clip_knn": 0.0}, "rrf_k": 1, "rank_window_size": 5}
+    tuned = {
+        "weights": {"bm25": 0.0, "clip_knn": 0.0, "text_knn": 1.0},
+        "rrf_k": 1,
+        "rank_window_size": 5,
+    }
     async with _client_with(indexed, **tuned) as other:
         assert await _search(other, query=query, profile="plain", k=30) == await _search(
             client, query=query, profile="plain", k=30
@@ -677,8 +681,8 @@ async def test_bm25_searches_titles_with_their_boost(indexed: Indexed, manual: M
     with ThreadPoolExecutor(max_workers=1) as executor:
         for name, settings in {
             "titles": ApiSettings(title_boost=2.0),
-            "best_fields": ApiSettings(lexical_match_type="best_fields"),
-            "cross_fields": ApiSettings(lexical_match_type="cross_fields"),
+            "best_fields": ApiSettings(title_boost=2.0, lexical_match_type="best_fields"),
+            "cross_fields": ApiSettings(title_boost=2.0, lexical_match_type="cross_fields"),
             "no titles": ApiSettings(title_boost=0.0),
         }.items():
             retriever = ChunkRetriever(
@@ -695,7 +699,10 @@ async def test_bm25_searches_titles_with_their_boost(indexed: Indexed, manual: M
 
 async def test_a_request_overrides_fusion_like_the_settings_do(indexed: Indexed) -> None:
     query = "how far behind is the reader of the log"
-    tuned: dict[str, Any] = {"weights": {"bm25": 0.0, "clip_knn": 2.0}, "rrf_k": 5}
+    tuned: dict[str, Any] = {
+        "weights": {"bm25": 0.0, "clip_knn": 2.0, "text_knn": 1.0},
+        "rrf_k": 5,
+    }
     overridden = await _search(indexed.client, query=query, k=15, **tuned)
     assert all("bm25" not in hit["retrievers"] for hit in overridden)
     for hit in overridden:
