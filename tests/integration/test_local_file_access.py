@@ -12,14 +12,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pymupdf
-import pytest
 from elasticsearch import AsyncElasticsearch
 
 from indexer.encoders import EncoderSettings
@@ -36,35 +34,10 @@ from stream.cms import create_app as create_ingress
 from stream.producer import ChangeProducer
 from stream.settings import StreamSettings
 from tests.integration import documents
-from tests.integration.kafka_helpers import create_test_topics, read_records
+from tests.integration.kafka_helpers import read_records
 from tests.integration.worker_process import WorkerEnvironment, WorkerProcess, wait_for
 
 SECRET = b"generic-secret"
-
-
-@pytest.fixture
-async def setup(
-    kafka_bootstrap: str,
-    es_url: str,
-    es_client: AsyncElasticsearch,
-    topic_name: str,
-    unique_name: str,
-    tiny_random_clip: Path,
-) -> AsyncIterator[tuple[StreamSettings, WorkerEnvironment]]:
-    stream_settings = await create_test_topics(kafka_bootstrap, topic_name)
-    environment = WorkerEnvironment(
-        kafka_bootstrap=kafka_bootstrap,
-        elasticsearch_url=es_url,
-        changes_topic=topic_name,
-        chunks_alias=f"test-{unique_name}-chunks",
-        documents_index=f"test-{unique_name}-documents",
-        app_id=f"test-{unique_name}",
-        clip_model=str(tiny_random_clip),
-    )
-    yield stream_settings, environment
-    created = await es_client.indices.get(index=f"test-{unique_name}-*")
-    if created.body:
-        await es_client.indices.delete(index=",".join(created.body))
 
 
 def _event(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,33 +20,8 @@ from stream.settings import StreamSettings
 from stream.watcher import DirectoryWatcher, WatchSettings
 from stream.watcher.watcher import Outcome
 from tests.integration import documents
-from tests.integration.kafka_helpers import create_test_topics, read_records
+from tests.integration.kafka_helpers import read_records
 from tests.integration.worker_process import WorkerEnvironment, WorkerProcess, wait_for
-
-
-@pytest.fixture
-async def setup(
-    kafka_bootstrap: str,
-    es_url: str,
-    es_client: AsyncElasticsearch,
-    topic_name: str,
-    unique_name: str,
-    tiny_random_clip: Path,
-) -> AsyncIterator[tuple[StreamSettings, WorkerEnvironment]]:
-    stream_settings = await create_test_topics(kafka_bootstrap, topic_name)
-    environment = WorkerEnvironment(
-        kafka_bootstrap=kafka_bootstrap,
-        elasticsearch_url=es_url,
-        changes_topic=topic_name,
-        chunks_alias=f"test-{unique_name}-chunks",
-        documents_index=f"test-{unique_name}-documents",
-        app_id=f"test-{unique_name}",
-        clip_model=str(tiny_random_clip),
-    )
-    yield stream_settings, environment
-    created = await es_client.indices.get(index=f"test-{unique_name}-*")
-    if created.body:
-        await es_client.indices.delete(index=",".join(created.body))
 
 
 class Index:

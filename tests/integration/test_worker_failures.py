@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -45,34 +45,9 @@ from stream.producer import MAX_RECORD_BYTES, ChangeProducer
 from stream.settings import StreamSettings
 from stream.watcher import DirectoryWatcher, WatchSettings
 from tests.integration import documents
-from tests.integration.kafka_helpers import create_test_topics, read_records
+from tests.integration.kafka_helpers import read_records
 from tests.integration.test_worker import Index
 from tests.integration.worker_process import WorkerEnvironment, WorkerProcess, wait_for
-
-
-@pytest.fixture
-async def setup(
-    kafka_bootstrap: str,
-    es_url: str,
-    es_client: AsyncElasticsearch,
-    topic_name: str,
-    unique_name: str,
-    tiny_random_clip: Path,
-) -> AsyncIterator[tuple[StreamSettings, WorkerEnvironment]]:
-    stream_settings = await create_test_topics(kafka_bootstrap, topic_name)
-    environment = WorkerEnvironment(
-        kafka_bootstrap=kafka_bootstrap,
-        elasticsearch_url=es_url,
-        changes_topic=topic_name,
-        chunks_alias=f"test-{unique_name}-chunks",
-        documents_index=f"test-{unique_name}-documents",
-        app_id=f"test-{unique_name}",
-        clip_model=str(tiny_random_clip),
-    )
-    yield stream_settings, environment
-    created = await es_client.indices.get(index=f"test-{unique_name}-*")
-    if created.body:
-        await es_client.indices.delete(index=",".join(created.body))
 
 
 def _producer(settings: StreamSettings) -> ChangeProducer:
