@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -168,3 +168,19 @@ def test_clip_knn_uses_the_clip_field_and_never_fewer_candidates_than_k() -> Non
     assert body["knn"]["field"] == "clip_vector"
     assert body["knn"]["num_candidates"] == 80
     assert body["size"] == 80
+
+
+def test_time_filters_are_sent_in_utc() -> None:
+    """Python allows offsets up to ±23:59, Elasticsearch only ±18:00: a ``+18:52`` filter
+    made every search fail (found by ``mmrag bench faults``)."""
+    far_east = timezone(timedelta(hours=18, minutes=52))
+    filters = SearchFilters(
+        indexed_after=datetime(1791, 1, 17, 15, 23, tzinfo=far_east),
+        indexed_before=datetime(2026, 2, 1, 12, 0),  # naive: taken as UTC
+    )
+    clauses = filter_clauses(filters, principals=[], modalities=["text"])
+    assert {
+        "range": {
+            "indexed_at": {"gte": "1791-01-16T20:31:00+00:00", "lte": "2026-02-01T12:00:00+00:00"}
+        }
+    } in clauses
