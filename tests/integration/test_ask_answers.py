@@ -15,7 +15,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from typer.testing import CliRunner
 
 from indexer.encoders import Encoders, EncoderSettings
 from indexer.encoders.loading import load_encoders
-from indexer.events import ChangeEvent, Operation, derive_doc_id
+from indexer.events import derive_doc_id
 from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
@@ -41,6 +40,7 @@ from mmrag.cli import app as cli
 from query_api.app import create_app
 from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
+from tests.integration.pipeline_helpers import file_upsert
 from tests.unit.test_generation_openai import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -118,19 +118,7 @@ async def corpus(
     pipeline_store = ElasticsearchStore(store)
     pipeline = IndexingPipeline(store, pipeline_store, encoders, ContentReader(store))
     await pipeline.setup()
-    events = [
-        ChangeEvent(
-            event_id=f"e-{path.name}",
-            source="fs:ask",
-            doc_id=derive_doc_id("fs:ask", path.as_uri()),
-            op=Operation.UPSERT,
-            uri=path.as_uri(),
-            revision=1,
-            content_type="text/markdown",
-            emitted_at=datetime.now(UTC),
-        )
-        for path in sorted(folder.iterdir())
-    ]
+    events = [file_upsert(path, "fs:ask") for path in sorted(folder.iterdir())]
     result = await pipeline.process(events)
     assert not result.failed(), result.failed()
     await pipeline_store.close()

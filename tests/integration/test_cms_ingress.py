@@ -32,6 +32,7 @@ from stream.cms import (
 )
 from stream.settings import StreamSettings
 from tests.integration.kafka_helpers import create_test_topics, read_records
+from tests.integration.pipeline_helpers import delete_test_indexes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "fixtures" / "cms"
 SECRETS = {"site": b"generic-secret", "blog": b"wp-secret", "shop": b"strapi-secret", "cf": b"cf"}
@@ -182,10 +183,7 @@ async def pipeline(
         yield indexing, es, settings.chunks_alias
     finally:
         await indexing.close()
-        for pattern in (f"{settings.chunks_alias}*", settings.documents_index):
-            found = await es.indices.get(index=pattern, ignore_unavailable=True)
-            if found.body:
-                await es.indices.delete(index=",".join(found.body))
+        await delete_test_indexes(es, settings)
         await es.close()
 
 

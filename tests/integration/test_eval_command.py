@@ -12,7 +12,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from typer.testing import CliRunner
 
 from indexer.encoders import Encoders, EncoderSettings
 from indexer.encoders.loading import load_encoders
-from indexer.events import ChangeEvent, Operation, derive_doc_id
 from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
@@ -34,6 +32,7 @@ from mmrag.evaluation.runs import rejected_fields
 from query_api.app import create_app
 from query_api.schemas import SearchRequest
 from query_api.settings import ApiSettings
+from tests.integration.pipeline_helpers import file_upsert
 
 CORPUS = {
     "sourdough.md": "# Sourdough bread\n\nFeed the sourdough starter with equal weights of flour "
@@ -91,19 +90,7 @@ async def _index(store: IndexerSettings, encoders: Encoders, paths: list[Path]) 
     writer = ElasticsearchStore(store)
     pipeline = IndexingPipeline(store, writer, encoders, ContentReader(store))
     await pipeline.setup()
-    events = [
-        ChangeEvent(
-            event_id=f"e-{path.name}",
-            source="fs:eval",
-            doc_id=derive_doc_id("fs:eval", path.as_uri()),
-            op=Operation.UPSERT,
-            uri=path.as_uri(),
-            revision=1,
-            content_type="text/markdown",
-            emitted_at=datetime.now(UTC),
-        )
-        for path in paths
-    ]
+    events = [file_upsert(path, "fs:eval") for path in paths]
     result = await pipeline.process(events)
     assert not result.failed(), result.failed()
     await writer.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,13 @@ from elasticsearch import AsyncElasticsearch
 from indexer.encoders.base import Encoders
 from indexer.encoders.loading import load_encoders
 from indexer.encoders.settings import EncoderSettings
-from indexer.events import ChangeEvent, DocumentMetadata, Operation, derive_doc_id
+from indexer.events import DocumentMetadata
 from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from indexer.store.mappings import SECTION_TEXT_FIELD, TITLE_KEYWORD_FIELD
+from tests.integration.pipeline_helpers import delete_test_indexes, file_upsert
 
 FIXTURES = Path(__file__).parent.parent / "unit" / "fixtures" / "html"
 PAGES = {
@@ -56,16 +56,11 @@ async def indexed(
     pipeline = IndexingPipeline(settings, writer, encoders, ContentReader(settings))
     await pipeline.setup()
     events = [
-        ChangeEvent(
-            event_id=f"e-{name}",
-            source="fs:html",
-            doc_id=derive_doc_id("fs:html", (tmp_path / name).as_uri()),
-            op=Operation.UPSERT,
-            uri=(tmp_path / name).as_uri(),
-            revision=1,
-            content_type="text/html",
+        file_upsert(
+            tmp_path / name,
+            "fs:html",
+            "text/html",
             metadata=DocumentMetadata(extra={"path": name}),  # as the watcher sends it
-            emitted_at=datetime.now(UTC),
         )
         for name in PAGES
     ]
@@ -77,10 +72,7 @@ async def indexed(
     try:
         yield settings, es
     finally:
-        for pattern in (f"{settings.chunks_alias}*", settings.documents_index):
-            found = await es.indices.get(index=pattern, ignore_unavailable=True)
-            if found.body:
-                await es.indices.delete(index=",".join(found.body))
+        await delete_test_indexes(es, settings)
         await es.close()
 
 
