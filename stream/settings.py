@@ -12,6 +12,11 @@ class StreamSettings(BaseSettings):
 
     kafka_bootstrap: str = "127.0.0.1:19092"
     changes_topic: str = "mmrag.changes"
+    """Live changes: a saved file, a CMS webhook. Consumed first."""
+    backfill_topic: str = "mmrag.changes.backfill"
+    """Bulk work: initial scans, reconciliation, ``--resend``, dead-letter replay, index
+    rebuilds. Same key and partition count as the live topic; consumed when the live
+    topic leaves room (docs/architecture.md, "Live changes first")."""
     dead_letter_topic: str = "mmrag.changes.dlq"
     changes_partitions: int = 6
     replication_factor: int = 1

@@ -22,18 +22,20 @@ class TopicSpec:
 
 
 def topic_specs(settings: StreamSettings) -> list[TopicSpec]:
-    """The change topic (keyed by doc_id, long retention so a replay can rebuild an index)
-    and its dead-letter topic (kept longer: someone has to look at it)."""
+    """The live and backfill change topics (keyed by doc_id, co-partitioned, long
+    retention so a replay can rebuild an index) and the dead-letter topic (kept longer:
+    someone has to look at it)."""
+    change_configs = {
+        "cleanup.policy": "delete",
+        "retention.ms": str(settings.changes_retention_ms),
+        "max.message.bytes": str(MAX_RECORD_BYTES),
+    }
     return [
-        TopicSpec(
-            settings.changes_topic,
-            settings.changes_partitions,
-            settings.replication_factor,
-            {
-                "cleanup.policy": "delete",
-                "retention.ms": str(settings.changes_retention_ms),
-                "max.message.bytes": str(MAX_RECORD_BYTES),
-            },
+        *(
+            TopicSpec(
+                name, settings.changes_partitions, settings.replication_factor, change_configs
+            )
+            for name in (settings.changes_topic, settings.backfill_topic)
         ),
         TopicSpec(
             settings.dead_letter_topic,
