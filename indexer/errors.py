@@ -2,7 +2,6 @@
 
     IndexerError
     ├── PermanentError        the event or document is bad: dead-letter it, commit, go on
-    │   ├── InvalidEventError     not a valid change event
     │   ├── UnsupportedContent    a type we do not index
     │   ├── ExtractionError       corrupt, encrypted, too large, a decompression bomb …
     │   │   └── SourceGone            the file was deleted before it was read
@@ -27,10 +26,6 @@ class IndexerError(Exception):
 
 class PermanentError(IndexerError):
     """Retrying will not help: the input is bad."""
-
-
-class InvalidEventError(PermanentError):
-    pass
 
 
 class UnsupportedContent(PermanentError):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from indexer.events import Operation
@@ -161,12 +160,3 @@ class WatchState:
             self._connection.executemany(
                 "DELETE FROM problems WHERE path = ?", ((path,) for path in paths)
             )
-
-
-@contextlib.contextmanager
-def open_state(path: Path, root: Path) -> Iterator[WatchState]:
-    state = WatchState(path, root)
-    try:
-        yield state
-    finally:
-        state.close()
