@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 
 @dataclass(frozen=True)
 class PidFile:
@@ -29,7 +31,8 @@ class PidFile:
             pid = int(self.path.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        if _command_line(pid) is not None and self.marker in (_command_line(pid) or ""):
+        command_line = _command_line(pid)
+        if command_line is not None and self.marker in command_line:
             return pid
         self.path.unlink(missing_ok=True)
         return None
@@ -44,10 +47,9 @@ class PidFile:
 
 def _command_line(pid: int) -> str | None:
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
+        return " ".join(psutil.Process(pid).cmdline())
+    except psutil.Error:  # gone, a zombie, or not ours to read
         return None
-    return raw.replace(b"\0", b" ").decode(errors="replace")
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -76,23 +78,13 @@ def start_detached(
 
 
 def is_alive(pid: int) -> bool:
+    """Whether the process exists and has not exited (a zombie is dead for our purposes)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    # A zombie child of ours is dead for our purposes.
-    with contextlib.suppress(ChildProcessError):
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        if finished == pid:
-            return False
-    status = Path(f"/proc/{pid}/status")
-    with contextlib.suppress(OSError):
-        for line in status.read_text().splitlines():
-            if line.startswith("State:"):
-                return "Z" not in line.split(":", 1)[1]
-    return True
 
 
 def stop_process_group(pid: int, timeout_s: float = 30.0) -> None:
@@ -102,34 +94,28 @@ def stop_process_group(pid: int, timeout_s: float = 30.0) -> None:
             os.killpg(pid, sig)
         deadline = time.monotonic() + (timeout_s if sig == signal.SIGTERM else 10.0)
         while time.monotonic() < deadline:
-            if not is_alive(pid) and not _group_alive(pid):
+            if not is_alive(pid) and not _group_members(pid):
                 return
             time.sleep(0.1)
 
 
-def _group_alive(group_id: int) -> bool:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            state, process_group = fields[0], int(fields[2])
-            if process_group == group_id and state != "Z":
-                return True
-    return False
+def _group_members(group_id: int) -> list[psutil.Process]:
+    """The live (not zombie) processes of a process group."""
+    members = []
+    for process in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error, OSError):
+            if (
+                process.info["status"] != psutil.STATUS_ZOMBIE
+                and os.getpgid(process.pid) == group_id
+            ):
+                members.append(process)
+    return members
 
 
 def group_resident_memory_bytes(group_id: int) -> int:
     """Resident memory of every process in a process group, summed."""
     total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != group_id:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+    for process in _group_members(group_id):
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
     return total
