@@ -4,6 +4,7 @@ replayable letters (a bad file since fixed, a bug since patched) back to be inde
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated, NoReturn, cast
 
 import typer
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from indexer.dead_letters import Stage
+from mmrag.bootstrap import stream_settings
 from stream.dead_letters.selection import (
     REPLAYABLE_STAGES,
     Refusal,
@@ -58,7 +60,7 @@ def _fail(message: str) -> NoReturn:
 @dlq_app.command("list")
 def list_letters(stage: StageOption = None) -> None:
     """Every dead letter: where and why it failed."""
-    settings = StreamSettings()
+    settings = stream_settings(os.environ)
     wanted = _stages(stage)
     letters = _read(settings)
     table = Table("partition:offset", "stage", "failed at", "uri / doc", "reason")
@@ -92,13 +94,14 @@ def replay(
     ] = False,
 ) -> None:
     """Send the original events of replayable letters (stages fetch, extract, encode,
-    store, internal) back to the changes topic. Safe to repeat: an event older than what the
-    index holds changes nothing."""
+    store, internal) again, on the backfill topic (a replay never holds up live changes).
+    Safe to repeat: an event older than what the index holds changes nothing."""
     from stream.dead_letters.topic import send_replays
+    from stream.lanes import change_topics
     from stream.producer import ProducerUnavailable
 
-    settings = StreamSettings()
-    replays, refusals = plan_replay(_read(settings), settings.changes_topic, _stages(stage))
+    settings = stream_settings(os.environ)
+    replays, refusals = plan_replay(_read(settings), change_topics(settings), _stages(stage))
     _report(replays, refusals)
     if dry_run:
         console.print(f"{len(replays)} would be replayed (dry run)", highlight=False)
@@ -110,14 +113,15 @@ def replay(
         sent = asyncio.run(send_replays(settings, replays))
     except ProducerUnavailable as error:
         _fail(str(error))
-    console.print(f"replayed {sent} event(s) to {settings.changes_topic}", highlight=False)
+    console.print(f"replayed {sent} event(s) to {settings.backfill_topic}", highlight=False)
 
 
 def _report(replays: list[Replay], refusals: list[Refusal]) -> None:
     table = Table("partition:offset", "stage", "uri / doc", "replay")
     for item in replays:
         letter = item.letter.letter
-        assert letter is not None
+        if letter is None:  # a replay always holds its letter
+            continue
         where = f"{item.letter.partition}:{item.letter.offset}"
         table.add_row(where, letter.stage, letter.uri or letter.doc_id or "", "[green]yes[/green]")
     for refusal in refusals:

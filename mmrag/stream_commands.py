@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from mmrag.bootstrap import stream_settings, watch_configuration
 from mmrag.logging_setup import configure_logging
 from stream.settings import StreamSettings
 
@@ -28,7 +30,7 @@ def create_topics() -> None:
     """Create the change and dead-letter topics if missing (idempotent)."""
     from stream.topics import ensure_topics, topic_specs
 
-    settings = StreamSettings()
+    settings = stream_settings(os.environ)
     created = asyncio.run(ensure_topics(settings))
     for spec in topic_specs(settings):
         state = "created" if spec.name in created else "exists"
@@ -80,18 +82,12 @@ async def _watch(
 ) -> None:
     from stream.producer import ChangeProducer
     from stream.topics import ensure_topics
-    from stream.watcher import DirectoryWatcher, WatchSettings
+    from stream.watcher import DirectoryWatcher
 
-    stream_settings = StreamSettings()
-    watch_settings = WatchSettings()
-    if polling is not None:
-        watch_settings = watch_settings.model_copy(update={"polling": polling})
+    configuration = watch_configuration(os.environ, polling=polling)
+    stream_settings, watch_settings = configuration.stream, configuration.watch
     await ensure_topics(stream_settings)
-    producer = ChangeProducer(
-        stream_settings.kafka_bootstrap,
-        stream_settings.changes_topic,
-        stream_settings.dead_letter_topic,
-    )
+    producer = ChangeProducer.from_settings(stream_settings)
     async with producer:
         watchers = [DirectoryWatcher(d, producer, watch_settings, source) for d in directories]
         try:

@@ -1,17 +1,18 @@
-"""Which dead letters can go back onto the changes topic (pure).
+"""Which dead letters can go back onto a change topic (pure).
 
 A letter is replayable when it holds the original change event the worker could not index:
 stages ``fetch``, ``extract``, ``encode``, ``store`` and ``internal`` (a remote source that
 was down, a bad file since fixed, a backend or a bug of ours). ``decode`` letters are
 malformed events, which would fail the same way again; ``watch`` and ``ingress`` letters
-hold no change event. Replaying is safe: an event older than what the index holds comes
-out ``stale`` and changes nothing.
+hold no change event. A letter may come from the live or the backfill change topic; the
+replay goes to the backfill topic. Replaying is safe: an event older than what the index
+holds comes out ``stale`` and changes nothing.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -60,15 +61,19 @@ def parse_letter(partition: int, offset: int, value: bytes | None) -> StoredLett
 
 
 def plan_replay(
-    letters: Iterable[StoredLetter], changes_topic: str, stages: frozenset[Stage] | None = None
+    letters: Iterable[StoredLetter],
+    change_topics: str | Collection[str],
+    stages: frozenset[Stage] | None = None,
 ) -> tuple[list[Replay], list[Refusal]]:
-    """Split ``letters`` into what goes back onto ``changes_topic`` and what does not (with
-    the reason). ``stages`` narrows the replayable stages."""
+    """Split ``letters`` into what is sent again and what is not (with the reason): a
+    letter qualifies when its original came from one of ``change_topics`` (the live and
+    backfill topics). ``stages`` narrows the replayable stages."""
+    topics = (change_topics,) if isinstance(change_topics, str) else tuple(change_topics)
     wanted = REPLAYABLE_STAGES if stages is None else stages & REPLAYABLE_STAGES
     replays: list[Replay] = []
     refusals: list[Refusal] = []
     for stored in letters:
-        verdict = _verdict(stored, changes_topic, wanted)
+        verdict = _verdict(stored, topics, wanted)
         if isinstance(verdict, str):
             refusals.append(Refusal(stored, verdict))
         else:
@@ -77,7 +82,7 @@ def plan_replay(
 
 
 def _verdict(
-    stored: StoredLetter, changes_topic: str, wanted: frozenset[Stage]
+    stored: StoredLetter, change_topics: tuple[str, ...], wanted: frozenset[Stage]
 ) -> tuple[ChangeEvent, bytes] | str:
     """The original event and its bytes, or why the letter is not replayed."""
     letter = stored.letter
@@ -87,8 +92,8 @@ def _verdict(
         if letter.stage in REPLAYABLE_STAGES:
             return f"stage {letter.stage} not selected"
         return f"stage {letter.stage} holds no indexable change event"
-    if letter.original_topic not in (None, changes_topic):
-        return f"came from topic {letter.original_topic}, not {changes_topic}"
+    if letter.original_topic is not None and letter.original_topic not in change_topics:
+        return f"came from topic {letter.original_topic}, not {' or '.join(change_topics)}"
     try:
         original = letter.original_bytes()
     except ValueError:

@@ -1,10 +1,11 @@
-"""Kafka I/O for dead letters: read the whole topic, send replays to the changes topic."""
+"""Kafka I/O for dead letters: read the whole topic, send replays to the backfill topic."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from stream.dead_letters.selection import Replay, StoredLetter, parse_letter
+from stream.lanes import Trigger, lane_for
 from stream.producer import ChangeProducer
 from stream.settings import StreamSettings
 from stream.worker.offsets import OffsetRange
@@ -29,12 +30,13 @@ async def read_dead_letters(
 
 
 async def send_replays(settings: StreamSettings, replays: Sequence[Replay]) -> int:
-    """Send each original event back through the project's producer (keyed by document,
-    so it lands in its document's partition); returns once Kafka acknowledged them all."""
+    """Send each original event back through the project's producer, on the backfill lane
+    (a replay is bulk work: it must not hold up live changes), keyed by document so that it
+    lands in its document's partition; returns once Kafka acknowledged them all."""
     if not replays:
         return 0
-    async with ChangeProducer(
-        settings.kafka_bootstrap, settings.changes_topic, settings.dead_letter_topic
-    ) as producer:
-        await producer.send_many(replay.event for replay in replays)
+    async with ChangeProducer.from_settings(settings) as producer:
+        await producer.send_many(
+            (replay.event for replay in replays), lane=lane_for(Trigger.DEAD_LETTER_REPLAY)
+        )
     return len(replays)

@@ -1,4 +1,8 @@
-"""The watcher's runtime: watchdog events → debouncer → planning → Kafka → state."""
+"""The watcher's runtime: watchdog events → debouncer → planning → Kafka → state.
+
+Reconciliations (the scan on start, SIGHUP, the periodic rescan, ``--resend``) are bulk
+work and go to the backfill lane; changes seen while watching go to the live lane
+(``stream.lanes``)."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from watchdog.observers.polling import PollingObserverVFS
 
 from indexer.dead_letters import DeadLetter
 from indexer.events import ChangeEvent, derive_doc_id, utc_now
+from stream.lanes import Lane, Trigger, lane_for
 from stream.producer import ProducerUnavailable
 from stream.watcher.debounce import Debouncer
 from stream.watcher.events import change_to_event
@@ -36,7 +41,7 @@ ProgressCallback = Callable[[int, int], None]
 class EventSink(Protocol):
     """Where the watcher writes (a ``ChangeProducer``); both calls wait for Kafka's ack."""
 
-    async def send_many(self, events: Iterable[ChangeEvent]) -> None: ...
+    async def send_many(self, events: Iterable[ChangeEvent], *, lane: Lane) -> None: ...
 
     async def send_dead_letter(self, letter: DeadLetter) -> None: ...
 
@@ -102,6 +107,11 @@ class DirectoryWatcher:
         self._queue: asyncio.Queue[RawEvent | None] = asyncio.Queue()
         self._reconcile_requested = False
         self._stopping = False
+        self.ready = asyncio.Event()
+        """Set by :meth:`run` once file events are being observed and the initial
+        reconciliation has been sent: a change made after that is seen live."""
+        self.sent: dict[Lane, int] = {Lane.LIVE: 0, Lane.BACKFILL: 0}
+        """Change events this watcher had acknowledged, per lane."""
 
     def close(self) -> None:
         self._state.close()
@@ -118,15 +128,25 @@ class DirectoryWatcher:
     # -- reconciliation ------------------------------------------------------------------
 
     async def reconcile(
-        self, on_progress: ProgressCallback | None = None, *, resend: bool = False
+        self,
+        on_progress: ProgressCallback | None = None,
+        *,
+        resend: bool = False,
+        trigger: Trigger = Trigger.INITIAL_SCAN,
     ) -> Outcome:
         """Compare the whole tree with the state and emit exactly what differs
-        (``resend``: every present file again, e.g. after the index was lost)."""
+        (``resend``: every present file again, e.g. after the index was lost), on the
+        backfill lane."""
         started = time.monotonic()
         paths = await asyncio.to_thread(lambda: list(walk_files(self.root, self._filter)))
         known = self._state.known()
         wanted = set(paths) | {path for path, entry in known.items() if not entry.deleted}
-        outcome = await self._process(sorted(wanted), on_progress, resend=resend)
+        outcome = await self._process(
+            sorted(wanted),
+            on_progress,
+            resend=resend,
+            trigger=Trigger.RESEND if resend else trigger,
+        )
         logger.info(
             "reconciled source=%s files=%d upserts=%d deletes=%d moves=%d problems=%d ms=%.0f",
             self.source,
@@ -145,6 +165,7 @@ class DirectoryWatcher:
         on_progress: ProgressCallback | None = None,
         *,
         resend: bool = False,
+        trigger: Trigger = Trigger.LIVE_CHANGE,
     ) -> Outcome:
         known = self._state.known(paths)
         observed, problems = await asyncio.to_thread(self._observe, paths, known, on_progress)
@@ -160,13 +181,16 @@ class DirectoryWatcher:
             change_to_event(change, source=self.source, root=self.root, emitted_at=emitted_at)
             for change in plan.changes
         ]
+        lane = lane_for(trigger)
         if events:
-            await self._sink.send_many(events)
+            await self._sink.send_many(events, lane=lane)
+            self.sent[lane] += len(events)
         self._state.record(plan.changes, plan.content_unchanged)
         for event in events:
             logger.info(
-                "emitted op=%s doc_id=%s uri=%s revision=%d",
+                "emitted op=%s lane=%s doc_id=%s uri=%s revision=%d",
                 event.op.value,
+                lane.value,
                 event.doc_id,
                 event.new_uri or event.uri,
                 event.revision,
@@ -241,6 +265,7 @@ class DirectoryWatcher:
         observer = self._start_observer(_Forwarder(asyncio.get_running_loop(), self._queue))
         try:
             await self.reconcile(on_progress)
+            self.ready.set()
             await self._loop()
         finally:
             observer.stop()
@@ -268,7 +293,7 @@ class DirectoryWatcher:
             if self._reconcile_requested or (next_rescan is not None and now >= next_rescan):
                 self._reconcile_requested = False
                 next_rescan = now + rescan_every if rescan_every else None
-                await self._guarded(self.reconcile())
+                await self._guarded(self.reconcile(trigger=Trigger.RECONCILE))
             due = self._debouncer.due(time.monotonic())
             if due and not await self._guarded(self._process(due)):
                 for path in due:

@@ -16,6 +16,7 @@ async def create_test_topics(bootstrap: str, topic: str, partitions: int = 3) ->
     settings = StreamSettings(
         kafka_bootstrap=bootstrap,
         changes_topic=topic,
+        backfill_topic=f"{topic}.backfill",
         dead_letter_topic=f"{topic}.dlq",
         changes_partitions=partitions,
     )

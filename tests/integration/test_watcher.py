@@ -1,4 +1,5 @@
-"""The file watcher against the real broker: what a user does to files, Kafka sees."""
+"""The file watcher against the real broker: what a user does to files, Kafka sees —
+scans on the backfill topic, changes seen while watching on the live topic."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from typing import Any
 
 import pytest
 
+from stream.lanes import Lane
 from stream.producer import ChangeProducer
 from stream.settings import StreamSettings
 from stream.watcher import DirectoryWatcher, WatchSettings
 from tests.integration.kafka_helpers import by_document, create_test_topics, read_records
+from tests.integration.worker_process import wait_for
 
-QUIET = 0.6  # comfortably longer than the 200 ms debounce
+DEBOUNCE_S = 0.2
 
 
 @pytest.fixture
@@ -26,17 +29,13 @@ async def stream_settings(kafka_bootstrap: str, topic_name: str) -> StreamSettin
 
 @pytest.fixture
 async def producer(stream_settings: StreamSettings) -> AsyncIterator[ChangeProducer]:
-    async with ChangeProducer(
-        stream_settings.kafka_bootstrap,
-        stream_settings.changes_topic,
-        stream_settings.dead_letter_topic,
-    ) as change_producer:
+    async with ChangeProducer.from_settings(stream_settings) as change_producer:
         yield change_producer
 
 
 @pytest.fixture
 def watch_settings(tmp_path: Path) -> WatchSettings:
-    return WatchSettings(state_dir=tmp_path / "state", debounce_ms=200)
+    return WatchSettings(state_dir=tmp_path / "state", debounce_ms=int(DEBOUNCE_S * 1000))
 
 
 @pytest.fixture
@@ -46,14 +45,26 @@ def tree(tmp_path: Path) -> Path:
     return root
 
 
-async def _events(settings: StreamSettings, expect: int) -> list[dict[str, Any]]:
-    return await read_records(settings.kafka_bootstrap, settings.changes_topic, expect=expect)
+async def _events(
+    settings: StreamSettings, expect: int, lane: Lane = Lane.LIVE
+) -> list[dict[str, Any]]:
+    topic = settings.changes_topic if lane is Lane.LIVE else settings.backfill_topic
+    return await read_records(settings.kafka_bootstrap, topic, expect=expect)
 
 
 async def _running(watcher: DirectoryWatcher) -> asyncio.Task[None]:
     task = asyncio.create_task(watcher.run())
-    await asyncio.sleep(QUIET)  # the initial reconciliation and the observer are up
+    await asyncio.wait_for(watcher.ready.wait(), 10)
     return task
+
+
+async def _sent_live(watcher: DirectoryWatcher, count: int) -> None:
+    """Wait until the watcher had ``count`` live events acknowledged by Kafka."""
+
+    async def sent() -> bool:
+        return watcher.sent[Lane.LIVE] >= count
+
+    await wait_for(sent, timeout_s=10, what=f"{count} live event(s) sent")
 
 
 async def _stop(watcher: DirectoryWatcher, task: asyncio.Task[None]) -> None:
@@ -74,18 +85,19 @@ async def test_create_modify_rename_delete_in_order_per_document(
         (tree / "a.md").write_text("# A\n\nfirst")
         (tree / "sub").mkdir()
         (tree / "sub" / "b.txt").write_text("b")
-        await asyncio.sleep(QUIET)
+        await _sent_live(watcher, 2)
         (tree / "a.md").write_text("# A\n\nsecond")
-        await asyncio.sleep(QUIET)
+        await _sent_live(watcher, 3)
         (tree / "a.md").rename(tree / "renamed.md")
-        await asyncio.sleep(QUIET)
+        await _sent_live(watcher, 4)
         (tree / "sub" / "b.txt").unlink()
         (tree / "ignored.exe").write_text("not a document")
         (tree / ".hidden.md").write_text("hidden")
-        await asyncio.sleep(QUIET)
+        await _sent_live(watcher, 5)
     finally:
         await _stop(watcher, task)
 
+    assert watcher.sent == {Lane.LIVE: 5, Lane.BACKFILL: 0}
     records = await _events(stream_settings, expect=5)
     assert len(records) == 5
     documents = by_document(records)
@@ -127,14 +139,20 @@ async def test_an_editor_save_burst_is_one_event(
         temporary.replace(target)
         os.utime(target)
         (tree / ".note.md.swp").unlink()
-        await asyncio.sleep(QUIET * 2)
+        await _sent_live(watcher, 1)
+        # A second event would come one debounce after the last OS event: give it three.
+        await asyncio.sleep(3 * DEBOUNCE_S)
     finally:
         await _stop(watcher, task)
 
-    records = await _events(stream_settings, expect=2)
-    assert [r["op"] for r in records] == ["upsert", "upsert"]  # initial scan + one save
-    assert records[0]["doc_id"] == records[1]["doc_id"]
-    assert records[0]["content_sha256"] != records[1]["content_sha256"]
+    assert watcher.sent == {Lane.LIVE: 1, Lane.BACKFILL: 1}
+    [scan] = await _events(stream_settings, expect=1, lane=Lane.BACKFILL)
+    [save] = await _events(stream_settings, expect=1)
+    assert [scan["op"], save["op"]] == ["upsert", "upsert"]
+    assert scan["doc_id"] == save["doc_id"]
+    assert scan["_partition"] == save["_partition"]  # co-partitioned topics, same key
+    assert save["revision"] > scan["revision"]
+    assert scan["content_sha256"] != save["content_sha256"]
 
 
 async def test_reconciliation_emits_exactly_what_changed_while_down(
@@ -175,7 +193,7 @@ async def test_reconciliation_emits_exactly_what_changed_while_down(
     assert nothing.events == []
     assert after_restart.events == []
 
-    records = await _events(stream_settings, expect=9)
+    records = await _events(stream_settings, expect=9, lane=Lane.BACKFILL)
     assert len(records) == 9
     documents = by_document(records)
     assert len(documents) == 6

@@ -74,3 +74,16 @@ def test_stages_narrow_the_selection_but_never_widen_it() -> None:
         "stage extract not selected",
         "stage decode holds no indexable change event",
     ]
+
+
+def test_letters_from_either_change_topic_are_replayed_and_others_refused() -> None:
+    letters = [
+        stored(0, "extract", topic=TOPIC),
+        stored(1, "extract", topic="mmrag.changes.backfill"),
+        stored(2, "extract", topic="someone.else"),
+    ]
+    replays, refusals = plan_replay(letters, (TOPIC, "mmrag.changes.backfill"))
+    assert [r.letter.offset for r in replays] == [0, 1]
+    assert [(r.letter.offset, r.reason) for r in refusals] == [
+        (2, "came from topic someone.else, not mmrag.changes or mmrag.changes.backfill")
+    ]
