@@ -82,10 +82,10 @@ def test_plain_text_uses_declared_charset() -> None:
     assert extract_document(data, "text/plain; charset=utf-16-le").full_text == "naïve"
 
 
-def test_plain_text_falls_back_to_latin1_with_a_warning() -> None:
+def test_plain_text_not_utf8_is_decoded_with_a_warning() -> None:
     document = extract_document("déjà vu".encode("latin-1"), "text/plain")
     assert document.full_text == "déjà vu"
-    assert any("Latin-1" in warning for warning in document.warnings)
+    assert any("not valid UTF-8" in warning for warning in document.warnings)
 
 
 def test_plain_text_unknown_charset_is_a_warning_not_a_crash() -> None:
