@@ -19,12 +19,14 @@ an upstream's error body may echo them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from httpx_sse import EventSource, SSEError
 
 from query_api.generation.base import LLMUnavailable
 from query_api.generation.redaction import redact, url_credentials
@@ -152,16 +154,16 @@ class OpenAICompatibleLLM:
                     if text:
                         yield text
                     return
-                async for line in response.aiter_lines():
-                    data = _sse_data(line)
-                    if data is None:
-                        continue
-                    if data == "[DONE]":
-                        return
-                    piece = _delta_content(json.loads(data))
-                    if piece:
-                        emitted = True
-                        yield piece
+                async with contextlib.aclosing(EventSource(response).aiter_sse()) as events:
+                    async for event in events:
+                        if event.data.strip() == "[DONE]":
+                            return
+                        piece = _delta_content(json.loads(event.data)) if event.data else ""
+                        if piece:
+                            emitted = True
+                            yield piece
+        except SSEError as error:  # before TransportError, its base: a retry will not help
+            raise LLMUnavailable(f"{self._endpoint} sent neither JSON nor SSE: {error}") from error
         except (httpx.TransportError, httpx.DecodingError) as error:
             if emitted:
                 raise
@@ -180,13 +182,6 @@ async def _check_status(response: httpx.Response) -> None:
         seconds = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None
         raise _Retryable(message, None if seconds is None else min(seconds, MAX_RETRY_AFTER_S))
     raise LLMUnavailable(f"{response.request.url} answered {message}")
-
-
-def _sse_data(line: str) -> str | None:
-    """The payload of an SSE ``data:`` line; None for blank, comment and other fields."""
-    if not line.startswith("data:"):
-        return None
-    return line[5:].strip()
 
 
 def _delta_content(chunk: dict[str, Any]) -> str:

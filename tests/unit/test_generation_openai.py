@@ -73,6 +73,11 @@ class FakeChatServer:
         if behaviour == "not-streaming":
             message = {"role": "assistant", "content": "".join(PIECES)}
             return JSONResponse({"choices": [{"index": 0, "message": message}]})
+        if behaviour == "html-page":  # e.g. a proxy's sign-in page
+            return Response("<html><body>Sign in</body></html>", media_type="text/html")
+        if behaviour == "crlf":
+            events = "".join(sse(delta(piece)).replace("\n", "\r\n") for piece in PIECES)
+            return Response(events + "data: [DONE]\r\n\r\n", media_type="text/event-stream")
         if behaviour == "slow":
             await asyncio.sleep(2)
         return StreamingResponse(self._events(behaviour), media_type="text/event-stream")
@@ -207,6 +212,19 @@ async def test_a_server_that_ignores_stream_true_still_answers(
     chat_server: FakeChatServer,
 ) -> None:
     assert await collect(client(chat_server, "not-streaming")) == ["".join(PIECES)]
+
+
+async def test_a_reply_neither_json_nor_sse_is_unavailable_without_retrying(
+    chat_server: FakeChatServer,
+) -> None:
+    llm = client(chat_server, "html-page", max_retries=2)
+    with pytest.raises(LLMUnavailable, match=r"neither JSON nor SSE.*text/html"):
+        await collect(llm)
+    assert chat_server.calls[llm.name] == 1
+
+
+async def test_events_separated_by_crlf_are_read(chat_server: FakeChatServer) -> None:
+    assert await collect(client(chat_server, "crlf")) == PIECES
 
 
 async def test_read_timeouts_are_retried_then_reported(chat_server: FakeChatServer) -> None:
