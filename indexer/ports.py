@@ -21,7 +21,7 @@ class ChunkStore(Protocol):
 
     Every method raises :class:`indexer.errors.StoreUnavailable` when the store cannot
     answer right now (the caller retries, then stops without committing); nothing else a
-    backend says is swallowed.
+    backend says is swallowed. ``ensure_indexes`` comes before any read or write.
     """
 
     async def wait_until_ready(self) -> None:
@@ -44,10 +44,12 @@ class ChunkStore(Protocol):
         """Apply each document's chunk operations, then store its manifest.
 
         A document whose chunk writes all succeeded gets its manifest stored; one that
-        failed permanently is returned as ``doc_id → reason`` and its manifest is left as
-        it was. Deleting a chunk that is not there succeeds. A manifest older than the
-        stored one (lower revision) is ignored, not an error. Idempotent: applying the
-        same writes twice leaves the same state."""
+        failed permanently (a field the strict mapping lacks, a vector of another
+        dimension, an update of a chunk that is not there) is returned as
+        ``doc_id → reason`` and its manifest is left as it was; the other documents of
+        the call are not affected. Deleting a chunk that is not there succeeds. A
+        manifest older than the stored one (lower revision) is ignored, not an error.
+        Idempotent: applying the same writes twice leaves the same state."""
 
     async def close(self) -> None:
         """Release connections; the store is not used afterwards."""

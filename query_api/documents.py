@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch import AsyncElasticsearch
 
 from indexer.manifest import Manifest
+from indexer.store.errors import ELASTICSEARCH_ERRORS, failure_reason, is_missing
 from indexer.store.records import manifest_from_source
 from query_api.access import Caller, may_read
 from query_api.errors import NotFound, ServiceUnavailable
@@ -44,14 +43,10 @@ async def load_document(
     """The manifest, or 404 when unknown *or* not readable by the caller (no leak)."""
     try:
         response = await client.get(index=documents_index, id=doc_id, source=["manifest"])
-    except NotFoundError as error:
-        raise NotFound(f"no document {doc_id!r}") from error
-    except (TransportConnectionError, ConnectionTimeout) as error:
-        raise ServiceUnavailable(f"Elasticsearch is unavailable: {error}") from error
-    except ApiError as error:
-        raise ServiceUnavailable(
-            f"cannot read document {doc_id!r} ({error.meta.status}): {error.message}"
-        ) from error
+    except ELASTICSEARCH_ERRORS as error:
+        if is_missing(error):
+            raise NotFound(f"no document {doc_id!r}") from error
+        raise ServiceUnavailable(failure_reason(error, f"reading document {doc_id!r}")) from error
     manifest = manifest_from_source(response["_source"])
     acl = manifest.fields.acl if manifest.fields else ()
     if not may_read(acl, caller):

@@ -13,11 +13,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch import AsyncElasticsearch
 
 from indexer.encoders.base import Encoders, TextEmbedder
+from indexer.store.errors import ELASTICSEARCH_ERRORS, failure_reason, is_missing
 from query_api.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -84,15 +83,12 @@ class IndexSpaceReader:
             return self._cached
         try:
             response = await self._client.indices.get_mapping(index=self._alias)
-        except NotFoundError:
-            self._cached = None
-            return None
-        except (TransportConnectionError, ConnectionTimeout) as error:
-            raise ServiceUnavailable(f"Elasticsearch is unavailable: {error}") from error
-        except ApiError as error:
-            raise ServiceUnavailable(
-                f"cannot read the chunk index mapping ({error.meta.status}): {error.message}"
-            ) from error
+        except ELASTICSEARCH_ERRORS as error:
+            if is_missing(error):
+                self._cached = None
+                return None
+            reason = failure_reason(error, "reading the chunk index mapping")
+            raise ServiceUnavailable(reason) from error
         generation = sorted(response.body)[-1]
         meta = response.body[generation]["mappings"].get("_meta", {})
         space = IndexSpace.from_meta(generation, meta)

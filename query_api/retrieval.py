@@ -20,11 +20,10 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch import ApiError, AsyncElasticsearch
 
 from indexer.encoders.base import Encoders
+from indexer.store.errors import ELASTICSEARCH_ERRORS, failure_reason, is_missing
 from query_api.access import Caller, may_read
 from query_api.embedding import BatchingEmbedder
 from query_api.errors import InvalidQuery, ServiceUnavailable
@@ -56,8 +55,6 @@ if TYPE_CHECKING:
     from PIL import Image
 
 logger = logging.getLogger(__name__)
-
-_UNAVAILABLE = (TransportConnectionError, ConnectionTimeout)
 
 
 @dataclass(frozen=True)
@@ -319,16 +316,13 @@ class ChunkRetriever:
         yet); an unreachable or failing cluster is a 503 with the reason."""
         try:
             return await request
-        except NotFoundError:
-            self._spaces.forget()
-            return None
-        except _UNAVAILABLE as error:
-            raise ServiceUnavailable(f"Elasticsearch is unavailable: {error}") from error
-        except ApiError as error:
-            logger.error("search_failed status=%s error=%s", error.meta.status, error)
-            raise ServiceUnavailable(
-                f"Elasticsearch could not run the search ({error.meta.status}): {error.message}"
-            ) from error
+        except ELASTICSEARCH_ERRORS as error:
+            if is_missing(error):
+                self._spaces.forget()
+                return None
+            if isinstance(error, ApiError):
+                logger.error("search_failed status=%s error=%s", error.meta.status, error)
+            raise ServiceUnavailable(failure_reason(error, "running the search")) from error
 
 
 def _group_key(hit: dict[str, Any]) -> tuple[str, ...]:

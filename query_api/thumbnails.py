@@ -24,9 +24,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch import AsyncElasticsearch
 
 from indexer.errors import IndexerError, TransientError
 from indexer.extract import ExtractionLimits, resolve_content_type
@@ -34,6 +32,7 @@ from indexer.extract.pdf import extract_pdf_image
 from indexer.read_scope import FILE_SYSTEM_PREFIX, ReadScope, local_path_of, scope_for
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader, resolve_reference
+from indexer.store.errors import ELASTICSEARCH_ERRORS, failure_reason, is_missing
 from query_api.access import Caller, may_read
 from query_api.errors import NotFound, ServiceUnavailable
 from query_api.images import FailureCache, ThumbnailCache, make_thumbnail
@@ -116,14 +115,11 @@ class ThumbnailService:
     ) -> Mapping[str, Any]:
         try:
             response = await self._client.get(index=index, id=document_id, source_includes=fields)
-        except NotFoundError as error:
-            raise NotFound(f"no image {what} {document_id!r}") from error
-        except (TransportConnectionError, ConnectionTimeout) as error:
-            raise ServiceUnavailable(f"Elasticsearch is unavailable: {error}") from error
-        except ApiError as error:
-            raise ServiceUnavailable(
-                f"cannot read {what} {document_id!r} ({error.meta.status}): {error.message}"
-            ) from error
+        except ELASTICSEARCH_ERRORS as error:
+            if is_missing(error):
+                raise NotFound(f"no image {what} {document_id!r}") from error
+            reason = failure_reason(error, f"reading {what} {document_id!r}")
+            raise ServiceUnavailable(reason) from error
         return dict(response["_source"])
 
     async def _scope(self, source: Mapping[str, Any], target: str) -> ReadScope:

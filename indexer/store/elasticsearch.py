@@ -1,9 +1,10 @@
 """``ElasticsearchStore``: executes what the pure builders describe, with bulk retries.
 
-What Elasticsearch says is sorted by what the caller must do: connection errors, 429s and
-5xx answers (whole requests, bulk items, ``mget`` items that carry an ``error``) and closed
-indexes mean *the store is unavailable right now* (:class:`StoreUnavailable`: retry, then
-stop without committing); anything else about one document's write fails that document.
+What Elasticsearch says is sorted by what the caller must do (``indexer.store.errors``):
+connection errors, 429s and 5xx answers (whole requests, bulk items, ``mget`` items that
+carry an ``error``) and closed indexes mean *the store is unavailable right now*
+(:class:`StoreUnavailable`: retry, then stop without committing); anything else about one
+document's write fails that document.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
 from elasticsearch import ApiError, AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from indexer.errors import StoreUnavailable
 from indexer.manifest import Manifest
 from indexer.settings import IndexerSettings
+from indexer.store.errors import (
+    ELASTICSEARCH_ERRORS,
+    GenerationMismatch,
+    found_items,
+    is_unavailable,
+    store_unavailable,
+)
 from indexer.store.mappings import (
     VectorSpace,
     chunk_index_body,
@@ -30,59 +36,11 @@ from indexer.store.records import DocumentWrite, manifest_from_source, manifest_
 
 logger = logging.getLogger(__name__)
 
-_TRANSIENT = (TransportConnectionError, ConnectionTimeout)
-_UNAVAILABLE_TYPES = frozenset(
-    {"index_closed_exception", "cluster_block_exception", "index_not_found_exception"}
-)
-"""Error types that say the index cannot serve now (closed, blocked, gone: a restarted
-worker creates it again), whatever the status."""
-
-
-def is_unavailable(status: int, error_type: str | None = None) -> bool:
-    """Whether an answer with this status (and error type) means *try again later*."""
-    return status == 429 or status >= 500 or error_type in _UNAVAILABLE_TYPES
-
-
-def store_unavailable(error: Exception, doing: str) -> StoreUnavailable | None:
-    """The :class:`StoreUnavailable` that ``error`` amounts to, or ``None`` when it is not
-    a transient failure (a 400 for a bad request, say)."""
-    if isinstance(error, _TRANSIENT):
-        return StoreUnavailable(f"Elasticsearch unavailable while {doing}: {error}")
-    if isinstance(error, ApiError) and is_unavailable(error.meta.status, _error_type(error)):
-        return StoreUnavailable(
-            f"Elasticsearch answered {error.meta.status} while {doing}: {error.message}"
-        )
-    return None
-
-
-def _error_type(error: ApiError) -> str | None:
-    body = error.body
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        found = body["error"].get("type")
-        return str(found) if found is not None else None
-    return None
-
-
-def found_items(docs: list[dict[str, Any]], doing: str) -> list[dict[str, Any]]:
-    """The ``mget`` items that were found; an item with an ``error`` (a closed index, a
-    shard that is not available) is not an answer, so it raises rather than reading as
-    *not found*."""
-    failed = [item for item in docs if "error" in item]
-    if failed:
-        error = failed[0]["error"]
-        kind = error.get("type") if isinstance(error, dict) else error
-        raise StoreUnavailable(
-            f"Elasticsearch could not read {len(failed)} of {len(docs)} documents while "
-            f"{doing}: {kind}: {error.get('reason') if isinstance(error, dict) else ''}"
-        )
-    return [item for item in docs if item.get("found")]
-
-
-class GenerationMismatch(RuntimeError):
-    """The alias points at a generation built with other models than the configured ones."""
-
 
 class ElasticsearchStore:
+    """The :class:`indexer.ports.ChunkStore` on Elasticsearch: chunks behind the generation
+    alias, manifests in the documents index (external versioning by revision)."""
+
     def __init__(self, settings: IndexerSettings, client: AsyncElasticsearch | None = None):
         self._settings = settings
         self._client = client or AsyncElasticsearch(
@@ -100,7 +58,7 @@ class ElasticsearchStore:
     async def wait_until_ready(self, wait: str = "30s") -> None:
         try:
             await self._client.cluster.health(wait_for_status="yellow", timeout=wait)
-        except (*_TRANSIENT, ApiError) as error:
+        except ELASTICSEARCH_ERRORS as error:
             raise StoreUnavailable(f"Elasticsearch is not ready: {error}") from error
 
     async def ensure_indexes(self, space: VectorSpace) -> str:
@@ -134,7 +92,7 @@ class ElasticsearchStore:
                 )
                 body["aliases"] = {alias: {"is_write_index": True}}
                 await self._create(generation, body)
-        except (*_TRANSIENT, ApiError) as error:
+        except ELASTICSEARCH_ERRORS as error:
             unavailable = store_unavailable(error, "preparing the indexes")
             if unavailable is None:
                 raise
@@ -151,14 +109,7 @@ class ElasticsearchStore:
 
     @staticmethod
     def _check_space(generation: str, meta: dict[str, Any], space: VectorSpace) -> None:
-        wanted = space.as_meta()
-        differing = [key for key in wanted if meta.get(key) != wanted[key]]
-        if differing:
-            details = ", ".join(f"{k}: {meta.get(k)!r} → {wanted[k]!r}" for k in differing)
-            raise GenerationMismatch(
-                f"index generation {generation} was built with other models ({details}); "
-                "build a new generation for the new models, or configure the old ones"
-            )
+        GenerationMismatch.check(generation, meta, space.as_meta())
 
     async def load_manifests(self, doc_ids: Sequence[str]) -> dict[str, Manifest]:
         if not doc_ids:
@@ -168,7 +119,7 @@ class ElasticsearchStore:
             response = await self._client.mget(
                 index=self._settings.documents_index, ids=list(doc_ids), source=["manifest"]
             )
-        except (*_TRANSIENT, ApiError) as error:
+        except ELASTICSEARCH_ERRORS as error:
             unavailable = store_unavailable(error, doing)
             if unavailable is None:
                 raise
@@ -187,7 +138,7 @@ class ElasticsearchStore:
             response = await self._client.mget(
                 index=self._settings.chunks_alias, ids=list(chunk_ids), source=False
             )
-        except (*_TRANSIENT, ApiError) as error:
+        except ELASTICSEARCH_ERRORS as error:
             unavailable = store_unavailable(error, doing)
             if unavailable is None:
                 raise
@@ -266,7 +217,7 @@ class ElasticsearchStore:
                 document = owner.get(str(result.get("_id")), str(result.get("_id")))
                 failures[document] = f"{what} {operation} failed ({status}): {reason}"
                 logger.error("store_failure doc_id=%s %s", document, failures[document])
-        except (*_TRANSIENT, ApiError) as error:
+        except ELASTICSEARCH_ERRORS as error:
             unavailable = store_unavailable(error, f"writing {what}s")
             if unavailable is None:
                 raise

@@ -18,7 +18,7 @@ from indexer.events import ChangeEvent
 from indexer.manifest import ChunkPosition, Manifest
 from indexer.outcomes import DocumentTarget, EventOutcome
 from indexer.source_retry import BatchSources, SourceRetry
-from indexer.store.elasticsearch import found_items, store_unavailable
+from indexer.store.errors import found_items, store_unavailable
 from stream.dead_letters.record import dead_letter_record
 from stream.producer import MAX_RECORD_BYTES
 
