@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MAX_SHARDS = 1024
+"""Elasticsearch's own limit of primary shards per index."""
+
 
 class IndexerSettings(BaseSettings):
     """Where the indexes live and what the pipeline may read. Defaults match the local
@@ -24,6 +27,16 @@ class IndexerSettings(BaseSettings):
     refresh_interval: str = "1s"
     vector_index_type: Literal["int8_hnsw", "hnsw", "bbq_hnsw"] = "int8_hnsw"
     bulk_max_retries: int = 5
+    chunk_shards: int = Field(default=1, ge=1, le=MAX_SHARDS)
+    """Primary shards of each new chunk generation (``MMRAG_CHUNK_SHARDS``); fixed once the
+    generation exists: a new generation changes it."""
+    chunk_replicas: int = Field(default=0, ge=0)
+    """Replicas of each new chunk generation (``MMRAG_CHUNK_REPLICAS``): 0 on one node (a
+    replica needs another node), 1 or more for a cluster that must survive a node."""
+    documents_shards: int = Field(default=1, ge=1, le=MAX_SHARDS)
+    """Primary shards of the documents (manifest) index when it is created."""
+    documents_replicas: int = Field(default=0, ge=0)
+    """Replicas of the documents index when it is created."""
     allowed_roots: tuple[Path, ...] = ()
     """A ceiling on local reads: when set, no file outside these directories is read,
     whatever a source declares; also the roots of file-system (``fs:``) events that

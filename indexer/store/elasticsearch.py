@@ -27,6 +27,7 @@ from indexer.store.errors import (
     store_unavailable,
 )
 from indexer.store.mappings import (
+    IndexLayout,
     VectorSpace,
     chunk_index_body,
     documents_index_body,
@@ -63,11 +64,13 @@ class ElasticsearchStore:
 
     async def ensure_indexes(self, space: VectorSpace) -> str:
         """The documents index and the current chunk generation (created on first use)."""
-        alias = self._settings.chunks_alias
-        documents = self._settings.documents_index
+        settings = self._settings
+        alias = settings.chunks_alias
+        documents = settings.documents_index
         try:
             if not await self._client.indices.exists(index=documents):
-                await self._create(documents, documents_index_body())
+                layout = IndexLayout(settings.documents_shards, settings.documents_replicas)
+                await self._create(documents, documents_index_body(layout))
             if await self._client.indices.exists_alias(name=alias):
                 found = await self._client.indices.get_alias(name=alias)
                 generation = str(sorted(found.body)[-1])
@@ -89,6 +92,7 @@ class ElasticsearchStore:
                     space,
                     index_type=self._settings.vector_index_type,
                     refresh_interval=self._settings.refresh_interval,
+                    layout=IndexLayout(settings.chunk_shards, settings.chunk_replicas),
                 )
                 body["aliases"] = {alias: {"is_write_index": True}}
                 await self._create(generation, body)

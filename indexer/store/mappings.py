@@ -35,6 +35,18 @@ class VectorSpace:
         }
 
 
+@dataclass(frozen=True)
+class IndexLayout:
+    """How a new index is spread over the cluster. Shards are fixed when the index is
+    created (a new generation changes them); replicas can change on a live index."""
+
+    shards: int = 1
+    replicas: int = 0
+
+    def as_settings(self) -> dict[str, int]:
+        return {"number_of_shards": self.shards, "number_of_replicas": self.replicas}
+
+
 def generation_index_name(alias: str, number: int) -> str:
     return GENERATION_FORMAT.format(alias=alias, number=number)
 
@@ -50,7 +62,11 @@ def _vector(dimensions: int, index_type: str) -> dict[str, Any]:
 
 
 def chunk_index_body(
-    space: VectorSpace, *, index_type: str, refresh_interval: str
+    space: VectorSpace,
+    *,
+    index_type: str,
+    refresh_interval: str,
+    layout: IndexLayout = IndexLayout(),
 ) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "chunk_id": {"type": "keyword"},
@@ -89,19 +105,15 @@ def chunk_index_body(
     if space.clip_dimensions is not None:
         properties["clip_vector"] = _vector(space.clip_dimensions, index_type)
     return {
-        "settings": {
-            "number_of_shards": 1,
-            "number_of_replicas": 0,
-            "refresh_interval": refresh_interval,
-        },
+        "settings": {**layout.as_settings(), "refresh_interval": refresh_interval},
         "mappings": {"dynamic": "strict", "_meta": space.as_meta(), "properties": properties},
     }
 
 
-def documents_index_body() -> dict[str, Any]:
+def documents_index_body(layout: IndexLayout = IndexLayout()) -> dict[str, Any]:
     """Manifests are stored whole (``enabled: false`` for the chunk list) and found by id."""
     return {
-        "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+        "settings": layout.as_settings(),
         "mappings": {
             "dynamic": "strict",
             "properties": {

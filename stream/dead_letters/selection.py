@@ -37,8 +37,7 @@ class StoredLetter:
 class Replay:
     letter: StoredLetter
     event: ChangeEvent
-    value: bytes
-    """The original bytes, as the worker received them."""
+    """The original event, decoded from the bytes the worker received."""
 
     @property
     def key(self) -> bytes:
@@ -77,14 +76,14 @@ def plan_replay(
         if isinstance(verdict, str):
             refusals.append(Refusal(stored, verdict))
         else:
-            replays.append(Replay(stored, *verdict))
+            replays.append(Replay(stored, verdict))
     return replays, refusals
 
 
 def _verdict(
     stored: StoredLetter, change_topics: tuple[str, ...], wanted: frozenset[Stage]
-) -> tuple[ChangeEvent, bytes] | str:
-    """The original event and its bytes, or why the letter is not replayed."""
+) -> ChangeEvent | str:
+    """The original event, or why the letter is not replayed."""
     letter = stored.letter
     if letter is None:
         return stored.problem or "unreadable"
@@ -101,6 +100,6 @@ def _verdict(
     if original is None:
         return "no original event kept"
     try:
-        return decode_change_event(original), original
+        return decode_change_event(original)
     except InvalidEvent as error:
         return f"original is not a valid change event: {error.reason}"

@@ -10,10 +10,12 @@ acknowledge a batch interrupted by a shutdown or a rebalance, losing it). At-lea
 and replays are harmless because every write is idempotent (content-addressed chunk ids,
 versioned manifests).
 
-Faust itself can skip a record after a restart or rebalance and commit past it; the
+Everything beside the declarations lives in a ``ChangeLane`` (``lane``): Faust itself can
+skip a record after a restart or rebalance and commit past it, so its
 ``GapRecoveringHandler`` notices the hole in the offsets and reads the record back from
-Kafka, and the timer reads back records fetched but never delivered at a partition's end.
-Lag and stalls are measured against the group's committed offsets, not the fetch position.
+Kafka; its ``ProgressMonitor`` (``progress``), run by the timer, reports lag, reads back
+records fetched but never delivered at a partition's end and exits on a stall. Lag and
+stalls are measured against the group's committed offsets, not the fetch position.
 
 Every record this app writes (dead letters, the manifest changelog) fits the same limit as
 the change topic (``MAX_RECORD_BYTES``): the producer's ``max_request_size`` and the topics'
@@ -23,7 +25,6 @@ the change topic (``MAX_RECORD_BYTES``): the producer's ``max_request_size`` and
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -33,11 +34,11 @@ from indexer.dead_letters import DeadLetter
 from stream.dead_letters.record import dead_letter_record
 from stream.producer import MAX_RECORD_BYTES
 from stream.settings import StreamSettings
-from stream.worker.gap_recovery import GapRecoveringHandler
-from stream.worker.partition_reader import PartitionReader, ReadBackError
-from stream.worker.processor import ChangeBatchProcessor, RawRecord, exit_without_ack
+from stream.worker.lane import ChangeLane
+from stream.worker.partition_reader import PartitionReader
+from stream.worker.processor import ChangeBatchProcessor, exit_without_ack
+from stream.worker.records import RawRecord
 from stream.worker.settings import WorkerSettings
-from stream.worker.stall import StallDetector, TailWatch
 
 logger = logging.getLogger(__name__)
 
@@ -106,126 +107,60 @@ def create_worker_app(
         )
         await delivery
 
-    holder: dict[str, ChangeBatchProcessor] = {}
-    tails = TailWatch()
-    reader = PartitionReader(
-        stream_settings.kafka_bootstrap, app.conf.id, stream_settings.changes_topic
-    )
-
-    async def process(records: list[RawRecord]) -> None:
-        await holder["processor"].handle(records)
-
-    handler = GapRecoveringHandler(
-        reader,
-        process,
+    lane = ChangeLane(
+        app,
+        stream_settings.changes_topic,
+        PartitionReader(
+            stream_settings.kafka_bootstrap, app.conf.id, stream_settings.changes_topic
+        ),
+        batch_size=worker_settings.batch_size,
+        stall_timeout_s=worker_settings.stall_timeout_s,
+        exit_without_ack=exit_without_ack,
+        on_lag=on_lag,
         on_recovered=on_recovered,
-        on_processed=tails.forget,
-        max_batch=worker_settings.batch_size,
     )
+
+    async def build_processor() -> ChangeBatchProcessor:
+        return await processor_factory(send_dead_letter, manifests)
 
     @app.agent(changes, name="index-changes")
     async def index_changes(stream: Any) -> None:  # faust's StreamT lacks noack_take
-        async with handler.lock:  # the timer reads back nothing before the processor is up
-            if "processor" not in holder:
-                holder["processor"] = await processor_factory(send_dead_letter, manifests)
+        await lane.start(build_processor)
         async for batch in stream.noack_take(
             worker_settings.batch_size, within=worker_settings.batch_within_s
         ):
-            records = [
-                RawRecord(
-                    key=event.message.key,
-                    value=event.message.value,
-                    topic=event.message.topic,
-                    partition=event.message.partition,
-                    offset=event.message.offset,
-                )
-                for event in batch
-            ]
-            try:
-                await handler.handle(records)
-            except ReadBackError as error:
-                logger.critical("%s: exiting without acknowledging the batch", error)
-                exit_without_ack(75)
+            await lane.handle([raw_record(event) for event in batch])
             for event in batch:
                 await stream.ack(event)
 
-    def changes_partitions(partitions: set[Any]) -> set[int]:
-        return {tp.partition for tp in partitions if tp.topic == stream_settings.changes_topic}
-
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        handler.ledger.forget(changes_partitions(args[0]))
+        lane.forget(args[0])
 
     @app.on_partitions_assigned.connect
     async def forget_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        handler.ledger.forget(changes_partitions(args[0]))  # restart from the group's offsets
+        lane.forget(args[0])  # restart from the group's offsets
 
     @app.on_before_shutdown.connect
-    async def close_processor(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        if "processor" in holder:
-            await holder.pop("processor").close()
-        await reader.close()
-
-    stalls = StallDetector(worker_settings.stall_timeout_s)
-
-    def assigned_changes() -> set[Any]:
-        return {tp for tp in app.consumer.assignment() if tp.topic == stream_settings.changes_topic}
+    async def close_lane(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await lane.close()
 
     @app.timer(interval=worker_settings.lag_interval_s)  # type: ignore[untyped-decorator]
     async def watch_progress() -> None:
         try:
-            await check_progress()
+            await lane.monitor.check()
         except Exception as error:  # e.g. a rebalance took a partition away meanwhile
             logger.warning("progress check skipped: %r", error)
 
-    reported: set[int] = set()
-
-    async def check_progress() -> None:
-        assigned = assigned_changes()
-        stalls.forget_all_but({tp.partition for tp in assigned})
-        for partition in reported - {tp.partition for tp in assigned}:
-            reported.discard(partition)
-            if on_lag is not None:
-                on_lag(partition, None)  # not ours any more: no lag to report
-        if not assigned:
-            return
-        try:
-            committed = await reader.committed(tp.partition for tp in assigned)
-        except ReadBackError as error:  # the broker is away: nothing to measure against
-            logger.warning("committed offsets unavailable: %s", error)
-            return
-        settled = "processor" in holder and not (app.rebalancing or app.in_recovery)
-        for tp in sorted(assigned & assigned_changes()):  # not what went while Kafka answered
-            highwater = app.consumer.highwater(tp)
-            if highwater is None:
-                continue
-            progress = handler.ledger.progress(tp.partition, committed.get(tp.partition)) or 0
-            lag = max(highwater - progress, 0)
-            if on_lag is not None:
-                on_lag(tp.partition, lag)
-                reported.add(tp.partition)
-            if handler.busy:
-                stalls.forget_all_but(set())
-                tails.forget()
-                continue
-            fetched = await app.consumer.position(tp)
-            if settled and tails.unmoved(tp.partition, progress, highwater, fetched):
-                try:
-                    await handler.read_back_tail(
-                        tp.partition, committed.get(tp.partition), highwater
-                    )
-                except ReadBackError as error:
-                    logger.error("%s", error)
-                continue
-            if stalls.stalled(tp.partition, progress, lag, time.monotonic()):
-                logger.critical(
-                    "consumer_stalled partition=%d processed_to=%d lag=%d for=%.0fs: exiting "
-                    "so that a restart rejoins the group and Kafka redelivers",
-                    tp.partition,
-                    progress,
-                    lag,
-                    worker_settings.stall_timeout_s,
-                )
-                exit_without_ack(75)
-
     return app
+
+
+def raw_record(event: Any) -> RawRecord:
+    message = event.message
+    return RawRecord(
+        key=message.key,
+        value=message.value,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+    )

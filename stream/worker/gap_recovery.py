@@ -16,7 +16,7 @@ from typing import Any
 
 from stream.worker.offsets import OffsetLedger, OffsetRange, merge_in_offset_order
 from stream.worker.partition_reader import PartitionReader
-from stream.worker.processor import RawRecord
+from stream.worker.records import RawRecord
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from stream.worker.processor import RawRecord
+from stream.worker.records import RawRecord
 
 
 @dataclass(frozen=True, order=True)
@@ -41,13 +41,6 @@ class OffsetRange:
 @dataclass
 class OffsetLedger:
     _next: dict[int, int] = field(default_factory=dict)
-
-    def knows(self, partition: int) -> bool:
-        return partition in self._next
-
-    def next_offset(self, partition: int) -> int | None:
-        """The first offset of ``partition`` not yet processed here (None if unknown)."""
-        return self._next.get(partition)
 
     def start(self, partition: int, committed: int) -> None:
         """Begin tracking a newly assigned partition at the group's committed offset."""

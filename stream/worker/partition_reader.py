@@ -14,7 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from stream.worker.offsets import OffsetRange
-from stream.worker.processor import RawRecord
+from stream.worker.records import RawRecord
 
 
 class ReadBackError(RuntimeError):

@@ -17,7 +17,6 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from indexer.dead_letters import DeadLetter, Stage
@@ -26,18 +25,11 @@ from indexer.events import ChangeEvent, InvalidEvent, decode_change_event, utc_n
 from indexer.manifest import Manifest
 from indexer.outcomes import EventOutcome
 from indexer.pipeline import BatchResult, IndexingPipeline
+from stream.worker.document_locks import DocumentLocks
 from stream.worker.metrics import WorkerMetrics
+from stream.worker.records import RawRecord
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RawRecord:
-    key: bytes | None
-    value: bytes | None
-    topic: str
-    partition: int
-    offset: int
 
 
 DeadLetterSink = Callable[[DeadLetter], Awaitable[None]]
@@ -60,7 +52,10 @@ class ChangeBatchProcessor:
         max_transient_retries: int = 8,
         give_up: Callable[[int], None] = exit_without_ack,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        locks: DocumentLocks | None = None,
     ) -> None:
+        """``locks``: shared by the lanes' processors, so that a document is processed by
+        one lane at a time (``document_locks``)."""
         self._pipeline = pipeline
         self._dead_letters = dead_letters
         self._metrics = metrics
@@ -68,6 +63,7 @@ class ChangeBatchProcessor:
         self._max_retries = max_transient_retries
         self._give_up = give_up
         self._sleep = sleep
+        self._locks = locks or DocumentLocks()
 
     async def close(self) -> None:
         await self._pipeline.close()
@@ -90,6 +86,16 @@ class ChangeBatchProcessor:
             originals[event.event_id] = record
         if not events:
             return None
+        async with self._locks.hold(event.doc_id for event in events):
+            result = await self._index(events, originals)
+        self._observe(result)
+        return result
+
+    async def _index(
+        self, events: list[ChangeEvent], originals: dict[str, RawRecord]
+    ) -> BatchResult:
+        """Index, dead-letter what failed, remember the manifests (the documents' locks
+        are held: the other lane waits for them)."""
         try:
             result = await self._process_with_retries(events)
         except Exception:  # a bug of ours: find the documents it hits, keep the others
@@ -108,7 +114,6 @@ class ChangeBatchProcessor:
                     event=outcome.event,
                 )
         self._remember(result)
-        self._observe(result)
         return result
 
     async def _process_each_document(self, events: list[ChangeEvent]) -> BatchResult:

@@ -13,7 +13,7 @@ from aiokafka.structs import OffsetAndMetadata
 from stream.worker.gap_recovery import GapRecoveringHandler
 from stream.worker.offsets import OffsetRange
 from stream.worker.partition_reader import PartitionReader, ReadBackError
-from stream.worker.processor import RawRecord
+from stream.worker.records import RawRecord
 from tests.integration.kafka_helpers import create_test_topics
 
 
@@ -140,7 +140,7 @@ async def test_records_skipped_before_and_inside_a_batch_are_processed_with_it_i
     assert await handler.handle(redelivered) == redelivered  # replays are no gap
     assert handler.ledger.replayed(redelivered) == redelivered
     assert recovered == [3, 2]
-    assert handler.ledger.next_offset(0) == 14
+    assert handler.ledger.progress(0, None) == 14
     assert [len(records) for records in processed.batches] == [8, 4, 3]
 
 

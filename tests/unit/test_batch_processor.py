@@ -19,7 +19,8 @@ from indexer.events import ChangeEvent
 from indexer.manifest import Manifest
 from indexer.pipeline import BatchResult, EventOutcome, IndexingPipeline
 from stream.worker.metrics import WorkerMetrics
-from stream.worker.processor import ChangeBatchProcessor, RawRecord
+from stream.worker.processor import ChangeBatchProcessor
+from stream.worker.records import RawRecord
 
 
 def _record(value: bytes | None, offset: int = 0) -> RawRecord:

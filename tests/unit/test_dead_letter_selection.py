@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from indexer.dead_letters import DeadLetter, Stage
+from indexer.events import decode_change_event
 from stream.dead_letters.selection import StoredLetter, parse_letter, plan_replay
 
 TOPIC = "mmrag.changes"
@@ -36,10 +37,11 @@ def stored(offset: int, stage: Stage, original: bytes | None = EVENT, **extra: s
 def test_letters_holding_an_event_the_worker_failed_on_are_replayed_with_their_key() -> None:
     letters = [stored(0, "extract"), stored(1, "internal"), stored(2, "store")]
     replays, refusals = plan_replay(letters, TOPIC)
-    assert [(r.letter.offset, r.key, r.value) for r in replays] == [
-        (0, b"fs:docs:abc", EVENT),
-        (1, b"fs:docs:abc", EVENT),
-        (2, b"fs:docs:abc", EVENT),
+    original = decode_change_event(EVENT)
+    assert [(r.letter.offset, r.key, r.event) for r in replays] == [
+        (0, b"fs:docs:abc", original),
+        (1, b"fs:docs:abc", original),
+        (2, b"fs:docs:abc", original),
     ]
     assert refusals == []
 

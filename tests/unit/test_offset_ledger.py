@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stream.worker.offsets import OffsetLedger, OffsetRange, merge_in_offset_order
-from stream.worker.processor import RawRecord
+from stream.worker.records import RawRecord
 
 
 def record(partition: int, offset: int, value: bytes = b"e") -> RawRecord:
@@ -27,7 +27,7 @@ def test_a_batch_that_starts_where_expected_and_is_contiguous_has_no_gap() -> No
     ledger.start(0, committed=22)
     assert ledger.missing(batch((0, 22), (0, 23), (0, 24))) == []
     ledger.advance(batch((0, 22), (0, 23), (0, 24)))
-    assert ledger.next_offset(0) == 25
+    assert ledger.progress(0, None) == 25
     assert ledger.missing(batch((0, 25))) == []
 
 
@@ -57,7 +57,7 @@ def test_redelivered_records_below_the_next_offset_are_no_gap_and_do_not_go_back
     assert ledger.missing(replay) == []
     assert ledger.replayed(replay) == replay[:3]
     ledger.advance(replay)
-    assert ledger.next_offset(0) == 9
+    assert ledger.progress(0, None) == 9
 
 
 def test_partitions_not_started_are_unknown_and_never_reported() -> None:
@@ -75,8 +75,8 @@ def test_forgotten_partitions_start_again_from_the_group() -> None:
     ledger.start(0, committed=3)
     ledger.start(1, committed=9)
     ledger.forget({0})
-    assert not ledger.knows(0)
-    assert ledger.knows(1)
+    assert ledger.progress(0, None) is None
+    assert ledger.progress(1, None) is not None
     ledger.start(0, committed=30)
     assert ledger.missing(batch((0, 30))) == []
 
@@ -91,7 +91,7 @@ def test_progress_is_the_furthest_of_committed_and_processed() -> None:
     assert ledger.progress(0, committed=12) == 12  # another member went further
     assert ledger.progress(0, committed=None) == 9
     ledger.advance_to(0, 2)
-    assert ledger.next_offset(0) == 9  # never backwards
+    assert ledger.progress(0, None) == 9  # never backwards
 
 
 def test_an_empty_range_is_refused() -> None:
