@@ -137,38 +137,32 @@ def ask(
 ) -> None:
     """Ask a running API; the answer streams in, then its citations."""
     import httpx
+    from httpx_sse import SSEError, connect_sse
 
     body = {"question": question, "k": k, "mode": mode, "stream": True}
     with httpx.Client(base_url=api, headers=_headers(api_key), timeout=300) as client:
         try:
-            with client.stream("POST", "/ask", json=body) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    _fail(response)
-                for event, data in iter_sse_events(response.iter_lines()):
+            with connect_sse(client, "POST", "/ask", json=body) as source:
+                if source.response.status_code >= 400:
+                    source.response.read()
+                    _fail(source.response)
+                for event, data in answer_events(source.response):
                     _print_answer_event(event, data)
+        except SSEError as error:  # before TransportError, its base
+            errors.print(f"error: {api}/ask did not answer with an event stream: {error}")
+            raise typer.Exit(1) from error
         except httpx.TransportError as error:
             errors.print(f"error: cannot reach the API at {api}: {error}")
             raise typer.Exit(1) from error
 
 
-def iter_sse_events(lines: Iterable[str]) -> Iterator[tuple[str, Any]]:
-    """``(event, decoded JSON data)`` from Server-Sent Event lines (pure)."""
-    event, data = "message", list[str]()
-    for raw in lines:
-        line = raw.rstrip("\r")
-        if not line:
-            if data:
-                yield event, json.loads("\n".join(data))
-            event, data = "message", []
-        elif line.startswith(":"):
-            continue  # a comment (sse-starlette's pings)
-        elif line.startswith("event:"):
-            event = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-    if data:
-        yield event, json.loads("\n".join(data))
+def answer_events(response: httpx.Response) -> Iterator[tuple[str, Any]]:
+    """``(event, decoded JSON data)`` of the Server-Sent Events of an /ask response."""
+    from httpx_sse import EventSource
+
+    for event in EventSource(response).iter_sse():
+        if event.data:
+            yield event.event, event.json()
 
 
 def _print_answer_event(event: str, data: Any) -> None:

@@ -23,6 +23,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from elasticsearch import AsyncElasticsearch
+from httpx_sse import aconnect_sse
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -170,17 +171,11 @@ async def ask_json(client: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
 
 
 async def ask_stream(client: httpx.AsyncClient) -> tuple[str, list[tuple[str, Any]]]:
-    events: list[tuple[str, Any]] = []
-    raw: list[str] = []
-    async with client.stream("POST", "/ask", json={"question": QUESTION, "stream": True}) as sse:
-        event = "message"
-        async for line in sse.aiter_lines():
-            raw.append(line)
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                events.append((event, json.loads(line[5:])))
-    return "\n".join(raw), events
+    body = {"question": QUESTION, "stream": True}
+    async with aconnect_sse(client, "POST", "/ask", json=body) as source:
+        received = [event async for event in source.aiter_sse()]
+    raw = "\n".join(f"event: {event.event}\ndata: {event.data}" for event in received)
+    return raw, [(event.event, event.json()) for event in received]
 
 
 def tokens_of(events: Sequence[tuple[str, Any]]) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import itertools
-import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from elasticsearch import AsyncElasticsearch
+from httpx_sse import aconnect_sse
 from PIL import Image
 
 from indexer.encoders import Encoders, EncoderSettings
@@ -460,17 +460,9 @@ async def test_ask_answers_extractively_citing_only_retrieved_chunks(indexed: In
     assert {c["chunk_id"] for c in answer["citations"]} <= retrieved
     assert indexed.ids["bees.md"] in {c["doc_id"] for c in answer["citations"]}
 
-    events = []
-    async with client.stream(
-        "POST", "/ask", json={"question": question, "stream": True}
-    ) as streamed:
-        assert streamed.headers["content-type"].startswith("text/event-stream")
-        event = None
-        async for line in streamed.aiter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                events.append((event, json.loads(line[5:])))
+    body = {"question": question, "stream": True}
+    async with aconnect_sse(client, "POST", "/ask", json=body) as streamed:
+        events = [(event.event, event.json()) async for event in streamed.aiter_sse()]
     kinds = [kind for kind, _ in events]
     assert kinds[-1] == "done"
     assert "citations" in kinds

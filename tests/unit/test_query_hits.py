@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import io
 
+import httpx
 import pytest
+from httpx_sse import SSEError
 from PIL import Image
 
-from mmrag.query_commands import iter_sse_events
+from mmrag.query_commands import answer_events
 from query_api.answering import citations_for, passages_from
 from query_api.errors import InvalidQuery, PayloadTooLarge
 from query_api.fusion import FusedHit
@@ -158,19 +160,22 @@ def test_consumer_lag_sums_uncommitted_records() -> None:
     assert consumer_lag({}, {}, {}) == 0
 
 
+def _event_stream(body: str, content_type: str = "text/event-stream") -> httpx.Response:
+    return httpx.Response(200, headers={"content-type": content_type}, content=body.encode())
+
+
 def test_sse_lines_become_events() -> None:
-    lines = [
-        "event: token",
-        'data: {"text": "Hello"}',
-        "",
-        ": ping",
-        "",
-        "event: done",
-        'data: {"generator": "extractive",',
-        'data:  "took_ms": 3}',
-        "",
-    ]
-    assert list(iter_sse_events(lines)) == [
+    body = (
+        'event: token\ndata: {"text": "Hello"}\n\n'
+        ": ping\r\n\r\n"
+        'event: done\r\ndata: {"generator": "extractive",\r\ndata:  "took_ms": 3}\r\n\r\n'
+    )
+    assert list(answer_events(_event_stream(body))) == [
         ("token", {"text": "Hello"}),
         ("done", {"generator": "extractive", "took_ms": 3}),
     ]
+
+
+def test_an_answer_that_is_not_an_event_stream_is_an_error() -> None:
+    with pytest.raises(SSEError, match="application/json"):
+        list(answer_events(_event_stream('{"answer": "hi"}', "application/json")))
