@@ -1,3 +1,3 @@
-from mmrag.cli import app
+from mmrag.cli import main
 
-app()
+main()

@@ -1,10 +1,14 @@
-"""The ``mmrag`` command line. Each subcommand builds its settings here and passes them
-down; nothing heavy is imported until a command runs."""
+"""The ``mmrag`` command line, the composition root: each subcommand builds its settings
+once through ``mmrag.bootstrap`` (from ``os.environ``) and passes them down; nothing heavy
+is imported until a command runs."""
 
 from __future__ import annotations
 
+import os
+
 import typer
 
+from mmrag import bootstrap
 from mmrag.bench_command import bench
 from mmrag.corpus_commands import corpus_app
 from mmrag.dlq_commands import dlq_app
@@ -12,7 +16,6 @@ from mmrag.eval_command import evaluate
 from mmrag.query_commands import ask, search, serve
 from mmrag.stack_commands import stack_app
 from mmrag.stream_commands import topics_app, watch
-from stream.settings import StreamSettings
 
 app = typer.Typer(
     name="mmrag",
@@ -42,10 +45,11 @@ def cms_ingress(
     import uvicorn
 
     from mmrag.logging_setup import configure_logging
-    from stream.cms import CmsSettings, create_app
+    from stream.cms import create_app
 
     configure_logging(log_level)
-    settings = CmsSettings()
+    configuration = bootstrap.cms_configuration(os.environ)
+    settings = configuration.cms
     if not settings.sources:
         typer.echo(
             "error: no sources configured: set MMRAG_CMS_SOURCES (see docs/cms-webhooks.md)",
@@ -53,7 +57,7 @@ def cms_ingress(
         )
         raise typer.Exit(1)
     uvicorn.run(
-        create_app(settings, StreamSettings()),
+        create_app(settings, configuration.stream),
         host=settings.host,
         port=settings.port,
         log_level=log_level,
@@ -69,4 +73,21 @@ def worker(
     from stream.worker.runner import run_worker
 
     configure_logging(log_level)
-    run_worker(log_level)
+    configuration = bootstrap.worker_configuration(os.environ)
+    run_worker(
+        configuration.stream,
+        configuration.worker,
+        configuration.indexer,
+        configuration.encoders,
+        log_level=log_level,
+    )
+
+
+def main() -> None:
+    """The ``mmrag`` entry point: the typer app, with bad settings reported in one line
+    (``error: invalid ApiSettings: MMRAG_API_PORT: …``, exit code 2), not a traceback."""
+    try:
+        app()
+    except bootstrap.ConfigurationError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise SystemExit(2) from None

@@ -43,17 +43,26 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error.")] = "info",
 ) -> None:
     """Run the query API (search, ask, documents, images, health, metrics)."""
+    import os
+    from functools import partial
+
     import uvicorn
 
+    from mmrag.bootstrap import api_configuration
     from mmrag.logging_setup import configure_logging
-    from query_api.app import create_app
-    from query_api.settings import ApiSettings
+    from query_api.app import create_app, default_encoders
 
     configure_logging(log_level)
-    settings = ApiSettings()
-    updates = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
-    settings = settings.model_copy(update=updates)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=log_level)
+    configuration = api_configuration(os.environ, host=host, port=port)
+    settings = configuration.api
+    app = create_app(
+        settings,
+        store_settings=configuration.store,
+        generation_settings=configuration.generation,
+        change_log_settings=configuration.change_log,
+        encoders_factory=partial(default_encoders, configuration.encoders, settings),
+    )
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
 
 
 def search(

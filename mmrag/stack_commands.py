@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from compose.local import LocalStack, ServiceStatus, StackError, StackSettings
+from compose.local import LocalStack, ServiceStatus, StackError
+from mmrag.bootstrap import stack_settings
 
 stack_app = typer.Typer(help="Run a real Kafka broker and Elasticsearch node locally, no Docker.")
 console = Console()
@@ -42,7 +44,7 @@ def _table(statuses: list[ServiceStatus]) -> Table:
 def up() -> None:
     """Fetch (once) and start Kafka and Elasticsearch; wait until both are healthy."""
     started = time.monotonic()
-    stack = LocalStack(StackSettings())
+    stack = LocalStack(stack_settings(os.environ))
     try:
         statuses = stack.up(report=_report)
     except StackError as error:
@@ -62,7 +64,7 @@ def up() -> None:
 def down() -> None:
     """Stop both services (data is kept in the cache directory)."""
     try:
-        LocalStack(StackSettings()).down(report=_report)
+        LocalStack(stack_settings(os.environ)).down(report=_report)
     except StackError as error:
         _fail(error)
 
@@ -70,7 +72,7 @@ def down() -> None:
 @stack_app.command("status")
 def status() -> None:
     """Show each service's pid, health and memory; exit 1 unless all are healthy."""
-    statuses = LocalStack(StackSettings()).status()
+    statuses = LocalStack(stack_settings(os.environ)).status()
     console.print(_table(statuses))
     if not all(s.healthy for s in statuses):
         raise typer.Exit(1)

@@ -14,9 +14,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mmrag.bootstrap import stream_settings, watch_configuration
+from mmrag import bootstrap
 from mmrag.logging_setup import configure_logging
-from stream.settings import StreamSettings
 
 if TYPE_CHECKING:
     from stream.watcher import DirectoryWatcher
@@ -30,7 +29,7 @@ def create_topics() -> None:
     """Create the change and dead-letter topics if missing (idempotent)."""
     from stream.topics import ensure_topics, topic_specs
 
-    settings = stream_settings(os.environ)
+    settings = bootstrap.stream_settings(os.environ)
     created = asyncio.run(ensure_topics(settings))
     for spec in topic_specs(settings):
         state = "created" if spec.name in created else "exists"
@@ -84,7 +83,7 @@ async def _watch(
     from stream.topics import ensure_topics
     from stream.watcher import DirectoryWatcher
 
-    configuration = watch_configuration(os.environ, polling=polling)
+    configuration = bootstrap.watch_configuration(os.environ, polling=polling)
     stream_settings, watch_settings = configuration.stream, configuration.watch
     await ensure_topics(stream_settings)
     producer = ChangeProducer.from_settings(stream_settings)

@@ -116,9 +116,9 @@ def citations_for(numbers: Sequence[int], passages: Sequence[Passage]) -> list[C
 
 
 class LazyGeneration:
-    """The generation settings and LLM, made once on first use, off the event loop."""
+    """The LLM, made from the generation settings once, on first use, off the event loop."""
 
-    def __init__(self, settings: GenerationSettings | None, factory: LLMFactory) -> None:
+    def __init__(self, settings: GenerationSettings, factory: LLMFactory) -> None:
         self._settings = settings
         self._factory = factory
         self._llm: LLM | None = None
@@ -132,10 +132,6 @@ class LazyGeneration:
 
     async def get(self) -> tuple[LLM | None, GenerationSettings]:
         async with self._lock:
-            if self._settings is None:
-                from query_api.generation import GenerationSettings
-
-                self._settings = GenerationSettings()
             if not self._loaded:
                 try:
                     self._llm = await asyncio.to_thread(self._factory, self._settings)

@@ -1,9 +1,11 @@
 """``create_app``: the FastAPI application of the read side (the composition root of
 ``mmrag serve`` and of the tests).
 
-Resources are made in the lifespan, never at import: the Elasticsearch client, the
-encoders (through ``encoders_factory``, so tests inject a tiny random CLIP), the embedding
-executor; the LLM is loaded on the first question (``llm_factory``). Domain errors become
+Settings are built by the caller (``mmrag.bootstrap`` for ``mmrag serve``) and passed in;
+nothing here reads the environment. Resources are made in the lifespan, never at import:
+the Elasticsearch client, the encoders (through ``encoders_factory``, so tests inject a
+tiny random CLIP), the embedding executor; the LLM is loaded on the first question
+(``llm_factory``). Domain errors become
 HTTP answers in one place (``_install_error_handlers``): a body ``{"detail": "…"}``
 always, plus ``errors`` (pydantic's list) for request validation.
 """
@@ -24,6 +26,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders.base import Encoders
 from indexer.errors import PermanentError, TransientError
 from indexer.settings import IndexerSettings
@@ -37,6 +40,7 @@ from query_api.services import QueryServices
 from query_api.settings import ApiSettings
 
 if TYPE_CHECKING:
+    from indexer.encoders.settings import EncoderSettings
     from query_api.generation import GenerationSettings
 
 logger = logging.getLogger(__name__)
@@ -45,13 +49,11 @@ STATIC_DIRECTORY = Path(__file__).parent / "static"
 EncodersFactory = Callable[[], Encoders]
 
 
-def default_encoders(settings: ApiSettings) -> Encoders:
+def default_encoders(encoder_settings: EncoderSettings, settings: ApiSettings) -> Encoders:
     """The configured encoders (``MMRAG_TEXT_MODEL``, ``MMRAG_CLIP_MODEL`` …), with the
     API's own thread count for query embedding."""
-    from indexer.encoders import EncoderSettings
     from indexer.encoders.loading import load_encoders
 
-    encoder_settings = EncoderSettings()
     if settings.embedding_threads:
         encoder_settings = encoder_settings.model_copy(
             update={"threads": settings.embedding_threads}
@@ -60,29 +62,31 @@ def default_encoders(settings: ApiSettings) -> Encoders:
 
 
 def create_app(
-    settings: ApiSettings | None = None,
+    settings: ApiSettings,
     *,
-    store_settings: IndexerSettings | None = None,
-    generation_settings: GenerationSettings | None = None,
-    encoders_factory: EncodersFactory | None = None,
-    llm_factory: LLMFactory | None = None,
+    store_settings: IndexerSettings,
+    generation_settings: GenerationSettings,
+    change_log_settings: ChangeLogSettings,
+    encoders_factory: EncodersFactory,
+    llm_factory: LLMFactory = default_llm,
     static_directory: Path | None = STATIC_DIRECTORY,
 ) -> FastAPI:
-    """The API. Settings default to the environment (``MMRAG_API_*``, ``MMRAG_*``)."""
-    api_settings = settings or ApiSettings()
-    store = store_settings or IndexerSettings()
-    load_encoders = encoders_factory or (lambda: default_encoders(api_settings))
+    """The API over the given settings; ``encoders_factory`` runs in the lifespan (in a
+    thread), e.g. ``partial(default_encoders, encoder_settings, settings)``."""
+    api_settings = settings
+    store = store_settings
     metrics = ApiMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        encoders = await asyncio.to_thread(load_encoders)
+        encoders = await asyncio.to_thread(encoders_factory)
         services = QueryServices.build(
             settings=api_settings,
             store=store,
+            change_log=change_log_settings,
             generation=generation_settings,
             encoders=encoders,
-            llm_factory=llm_factory or default_llm,
+            llm_factory=llm_factory,
             metrics=metrics,
         )
         app.state.services = services

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from elasticsearch import AsyncElasticsearch
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders.base import Encoders
 from indexer.extract import ExtractionLimits
 from indexer.settings import IndexerSettings
@@ -48,7 +49,8 @@ class QueryServices:
         *,
         settings: ApiSettings,
         store: IndexerSettings,
-        generation: GenerationSettings | None,
+        change_log: ChangeLogSettings,
+        generation: GenerationSettings,
         encoders: Encoders,
         llm_factory: LLMFactory,
         metrics: ApiMetrics,
@@ -88,9 +90,7 @@ class QueryServices:
             ),
             reader=reader,
             lag=KafkaLagProbe(
-                settings.kafka_bootstrap,
-                settings.changes_topic,
-                settings.worker_app_id,
+                change_log,
                 timeout_s=settings.lag_timeout_s,
                 cache_s=settings.lag_cache_s,
             ),

@@ -3,8 +3,8 @@
 Where the indexes live (``MMRAG_ELASTICSEARCH_URL``, ``MMRAG_CHUNKS_ALIAS`` …) and which
 models embed queries (``MMRAG_TEXT_MODEL``, ``MMRAG_CLIP_MODEL``) are the indexer's own
 settings (``IndexerSettings``, ``EncoderSettings``), so API and worker read the same
-variables. The Kafka names used for the indexer's lag in ``/health`` are read from the
-same variables as ``stream.settings`` (the read side never imports ``stream``).
+variables; so are the Kafka names behind the indexer's lag in ``/health``
+(``indexer.change_log.ChangeLogSettings``: the read side never imports ``stream``).
 """
 
 from __future__ import annotations
@@ -142,19 +142,6 @@ class ApiSettings(BaseSettings):
     """``/metrics`` and ``/health`` need an API key too; unset: when ``require_api_key``."""
     elasticsearch_timeout_s: float = Field(default=10.0, gt=0)
 
-    kafka_bootstrap: str = Field(
-        default="127.0.0.1:19092",
-        validation_alias=AliasChoices("MMRAG_KAFKA_BOOTSTRAP", "kafka_bootstrap"),
-    )
-    changes_topic: str = Field(
-        default="mmrag.changes",
-        validation_alias=AliasChoices("MMRAG_CHANGES_TOPIC", "changes_topic"),
-    )
-    worker_app_id: str = Field(
-        default="mmrag-indexer",
-        validation_alias=AliasChoices("MMRAG_WORKER_APP_ID", "worker_app_id"),
-    )
-    """The worker's Faust app id, which is its Kafka consumer group."""
     lag_timeout_s: float = Field(default=2.0, gt=0)
     lag_cache_s: float = Field(default=5.0, ge=0)
 

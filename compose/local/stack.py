@@ -64,8 +64,8 @@ def _silent(_: str) -> None:
 class LocalStack:
     """Kafka and Elasticsearch as local processes; every operation is idempotent."""
 
-    def __init__(self, settings: StackSettings | None = None) -> None:
-        self.settings = settings or StackSettings()
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
         self.kafka = KafkaService(self.settings)
         self.elasticsearch = ElasticsearchService(self.settings)
         self.services: tuple[Service, ...] = (self.kafka, self.elasticsearch)

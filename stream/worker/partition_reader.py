@@ -13,6 +13,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from indexer.change_log.offsets import (
+    beginning_offsets,
+    committed_offsets,
+    end_offsets,
+    topic_partitions,
+)
 from stream.worker.offsets import OffsetRange
 from stream.worker.records import RawRecord
 
@@ -42,16 +48,11 @@ class PartitionReader:
         try:
             admin = await self._admin_client()
             offsets = await asyncio.wait_for(
-                admin.list_consumer_group_offsets(self._group_id, partitions=wanted),
-                self._timeout_s,
+                committed_offsets(admin, self._group_id, wanted), self._timeout_s
             )
         except (KafkaError, TimeoutError) as error:
             raise ReadBackError(f"committed offsets of {self._group_id}: {error!r}") from error
-        found: dict[int, int | None] = {tp.partition: None for tp in wanted}
-        for tp, meta in offsets.items():
-            if tp.topic == self._topic and meta.offset >= 0:
-                found[tp.partition] = meta.offset
-        return found
+        return {tp.partition: offset for tp, offset in offsets.items()}
 
     async def beginnings(self, partitions: Iterable[int]) -> dict[int, int]:
         """Each partition's first offset still in the log (where a new group starts)."""
@@ -65,19 +66,10 @@ class PartitionReader:
         """The topic's partitions (none if the topic does not exist; it is not created)."""
         try:
             admin = await self._admin_client()
-            if self._topic not in await asyncio.wait_for(admin.list_topics(), self._timeout_s):
-                return []
-            described = await asyncio.wait_for(
-                admin.describe_topics([self._topic]), self._timeout_s
-            )
+            found = await asyncio.wait_for(topic_partitions(admin, [self._topic]), self._timeout_s)
         except (KafkaError, TimeoutError) as error:
             raise ReadBackError(f"partitions of {self._topic}: {error!r}") from error
-        return sorted(
-            int(partition["partition"])
-            for topic in described
-            if topic.get("topic") == self._topic and topic.get("error_code") == 0
-            for partition in topic.get("partitions", [])
-        )
+        return found[self._topic]
 
     async def _log_offsets(self, partitions: Iterable[int], which: str) -> dict[int, int]:
         wanted = [TopicPartition(self._topic, partition) for partition in partitions]
@@ -87,9 +79,9 @@ class PartitionReader:
             try:
                 consumer = await self._range_consumer()
                 lookup = (
-                    consumer.beginning_offsets(wanted)
+                    beginning_offsets(consumer, wanted)
                     if which == "beginning"
-                    else consumer.end_offsets(wanted)
+                    else end_offsets(consumer, wanted)
                 )
                 offsets = await asyncio.wait_for(lookup, self._timeout_s)
             except (KafkaError, TimeoutError) as error:

@@ -25,14 +25,19 @@ from stream.worker.settings import WorkerSettings
 logger = logging.getLogger(__name__)
 
 
-def run_worker(log_level: str = "info") -> None:
+def run_worker(
+    stream_settings: StreamSettings,
+    worker_settings: WorkerSettings,
+    indexer_settings: IndexerSettings,
+    encoder_settings: EncoderSettings,
+    *,
+    log_level: str = "info",
+) -> None:
+    """Run the worker over settings built by the caller (``mmrag.bootstrap``)."""
     import faust
     from prometheus_client import start_http_server
 
-    stream_settings = StreamSettings()
-    worker_settings = WorkerSettings()
-    indexer_settings = IndexerSettings()
-    encoders = load_encoders(EncoderSettings(), with_ocr=True)
+    encoders = load_encoders(encoder_settings, with_ocr=True)
     asyncio.run(ensure_topics(stream_settings))
 
     metrics = WorkerMetrics()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from indexer.change_log import DEFAULT_WORKER_APP_ID
+
 
 class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MMRAG_WORKER_", extra="ignore")
 
-    app_id: str = "mmrag-indexer"
+    app_id: str = DEFAULT_WORKER_APP_ID
     """Faust app id: the consumer group and the prefix of the manifest table's topic."""
     batch_size: int = Field(default=64, gt=0)
     batch_within_s: float = Field(default=0.3, gt=0)

@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from elasticsearch import Elasticsearch
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders.base import Encoders
 from indexer.encoders.loading import load_encoders
 from indexer.encoders.settings import EncoderSettings
@@ -30,6 +31,7 @@ from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from query_api.app import create_app
+from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
 from tests.integration import documents
 
@@ -93,6 +95,8 @@ def api_url(es_url: str, unique_name: str, tiny_random_clip: Path, tmp_path: Pat
         ApiSettings(),
         store_settings=settings,
         encoders_factory=lambda: encoders,
+        generation_settings=GenerationSettings(),
+        change_log_settings=ChangeLogSettings(),
         llm_factory=lambda _settings: None,
     )
     port = _free_port()

@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from typer.testing import CliRunner
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders import Encoders, EncoderSettings
 from indexer.encoders.loading import load_encoders
 from indexer.events import derive_doc_id
@@ -141,6 +142,7 @@ async def api_with(corpus: Corpus) -> Any:
             ApiSettings(lag_timeout_s=15),
             store_settings=corpus.store,
             generation_settings=generation or GenerationSettings(provider="none"),
+            change_log_settings=ChangeLogSettings(),
             encoders_factory=lambda: corpus.encoders,
             llm_factory=factory,
             static_directory=None,
@@ -304,6 +306,7 @@ def served_api(corpus: Corpus) -> Iterator[str]:
         ApiSettings(lag_timeout_s=15),
         store_settings=corpus.store,
         generation_settings=GenerationSettings(),
+        change_log_settings=ChangeLogSettings(),
         encoders_factory=lambda: corpus.encoders,
         static_directory=None,
     )

@@ -18,6 +18,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch
 from PIL import Image, ImageDraw
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders import EncoderSettings
 from indexer.encoders.loading import load_encoders
 from indexer.events import ChangeEvent, derive_doc_id, utc_now
@@ -26,6 +27,7 @@ from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from query_api.app import create_app
+from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
 
 REAL_CLIP = os.environ.get("MMRAG_TEST_CLIP_MODEL")
@@ -109,6 +111,8 @@ async def test_text_to_image_and_image_to_text_with_real_clip(
     app = create_app(
         ApiSettings(),
         store_settings=settings,
+        generation_settings=GenerationSettings(),
+        change_log_settings=ChangeLogSettings(),
         encoders_factory=lambda: encoders,
         llm_factory=lambda _: None,
     )

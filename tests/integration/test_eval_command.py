@@ -20,6 +20,7 @@ import uvicorn
 from elasticsearch import AsyncElasticsearch
 from typer.testing import CliRunner
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders import Encoders, EncoderSettings
 from indexer.encoders.loading import load_encoders
 from indexer.pipeline import IndexingPipeline
@@ -30,6 +31,7 @@ from mmrag.cli import app
 from mmrag.evaluation.client import ApiRejected, EvaluationClient
 from mmrag.evaluation.runs import rejected_fields
 from query_api.app import create_app
+from query_api.generation import GenerationSettings
 from query_api.schemas import SearchRequest
 from query_api.settings import ApiSettings
 from tests.integration.pipeline_helpers import file_upsert
@@ -122,6 +124,8 @@ def api_url(es_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     api = create_app(
         ApiSettings(),
         store_settings=store,
+        generation_settings=GenerationSettings(),
+        change_log_settings=ChangeLogSettings(),
         encoders_factory=lambda: encoders,
         llm_factory=lambda _settings: None,  # answers are extractive
         static_directory=None,

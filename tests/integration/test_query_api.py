@@ -25,6 +25,7 @@ from elasticsearch import AsyncElasticsearch
 from httpx_sse import aconnect_sse
 from PIL import Image
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders import Encoders, EncoderSettings
 from indexer.encoders.loading import load_encoders
 from indexer.events import ChangeEvent, DocumentMetadata, Operation, derive_doc_id
@@ -33,6 +34,7 @@ from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from query_api.app import create_app
+from query_api.generation import GenerationSettings
 from query_api.settings import ApiKey, ApiSettings
 from tests.integration import documents
 
@@ -175,7 +177,12 @@ async def indexed(
     await es.close()
 
 
-def _app(store: IndexerSettings, encoders: Encoders, **settings: Any) -> Any:
+def _app(
+    store: IndexerSettings,
+    encoders: Encoders,
+    change_log: ChangeLogSettings | None = None,
+    **settings: Any,
+) -> Any:
     api = ApiSettings(
         api_keys={"key-team-a": ApiKey(name="acquisitions", principals=("team-a",))},
         lag_timeout_s=15,  # a loaded CI machine can be slow to answer
@@ -185,6 +192,8 @@ def _app(store: IndexerSettings, encoders: Encoders, **settings: Any) -> Any:
         api,
         store_settings=store,
         encoders_factory=lambda: encoders,
+        generation_settings=GenerationSettings(),
+        change_log_settings=change_log or ChangeLogSettings(),
         llm_factory=lambda _settings: None,
         static_directory=None,
     )
@@ -424,14 +433,14 @@ async def test_health_and_metrics(indexed: Indexed, kafka_bootstrap: str, unique
     finally:
         await producer.stop()
     encoders = indexed.app.state.services.encoders
-    app = _app(
-        indexed.store,
-        encoders,
+    change_log = ChangeLogSettings(
         kafka_bootstrap=kafka_bootstrap,
         changes_topic=topic,
         worker_app_id=f"group-{unique_name}",
+        backfill_topic=f"{topic}.backfill",  # never created: counts for nothing
     )
     async with app.router.lifespan_context(app):
+    app = _app(indexed.store, encoders, change_log)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             health = (await client.get("/health")).json()

@@ -20,9 +20,11 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders.base import Encoders
 from indexer.settings import IndexerSettings
 from query_api.app import create_app
+from query_api.generation import GenerationSettings
 from query_api.settings import ApiKey, ApiSettings
 
 CLOSED = "127.0.0.1:9"
@@ -50,7 +52,6 @@ class HashingTextEmbedder:
 
 def _app_settings(**overrides: Any) -> ApiSettings:
     values: dict[str, Any] = {
-        "kafka_bootstrap": CLOSED,
         "lag_timeout_s": 0.5,
         "max_upload_bytes": 50_000,
         "elasticsearch_timeout_s": 2,
@@ -82,6 +83,8 @@ class _client:
         self.app = create_app(
             settings,
             store_settings=IndexerSettings(elasticsearch_url=f"http://{CLOSED}"),
+            generation_settings=GenerationSettings(),
+            change_log_settings=ChangeLogSettings(kafka_bootstrap=CLOSED),
             encoders_factory=lambda: encoders,
             llm_factory=lambda _settings: None,
             static_directory=None,

@@ -14,7 +14,6 @@ from mmrag.query_commands import answer_events
 from query_api.answering import citations_for, passages_from
 from query_api.errors import InvalidQuery, PayloadTooLarge
 from query_api.fusion import FusedHit
-from query_api.health import consumer_lag
 from query_api.hits import chunk_from_source, snippet, to_hit
 from query_api.images import (
     ThumbnailCache,
@@ -152,12 +151,6 @@ def test_thumbnail_cache_evicts_the_least_recently_used() -> None:
     disabled = ThumbnailCache(0)
     disabled.put(("a", "1"), b"A")
     assert disabled.get(("a", "1")) is None
-
-
-def test_consumer_lag_sums_uncommitted_records() -> None:
-    assert consumer_lag({0: 10, 1: 5, 2: 7}, {0: 4, 1: 5}, {2: 2}) == 6 + 0 + 5
-    assert consumer_lag({0: 3}, {0: 9}, {}) == 0  # never negative
-    assert consumer_lag({}, {}, {}) == 0
 
 
 def _event_stream(body: str, content_type: str = "text/event-stream") -> httpx.Response:

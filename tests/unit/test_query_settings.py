@@ -11,9 +11,7 @@ from query_api.schemas import Retriever
 from query_api.settings import ApiKey, ApiSettings, KnnCandidates
 
 
-def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MMRAG_KAFKA_BOOTSTRAP", "MMRAG_CHANGES_TOPIC", "MMRAG_WORKER_APP_ID"):
-        monkeypatch.delenv(name, raising=False)
+def test_defaults() -> None:
     settings = ApiSettings()
     assert settings.port == 8000
     assert settings.api_keys == {}
@@ -22,9 +20,6 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.max_upload_bytes == 10 * 1024 * 1024
     assert settings.thumbnail_max_side == 256
     assert settings.cors_origins == []
-    assert settings.kafka_bootstrap == "127.0.0.1:19092"
-    assert settings.changes_topic == "mmrag.changes"
-    assert settings.worker_app_id == "mmrag-indexer"
 
 
 def test_api_keys_parse_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,18 +43,6 @@ def test_bad_api_keys_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MMRAG_API_KEYS", '{" ": {"name": "blank"}}')
     with pytest.raises(ValidationError, match="blank"):
         ApiSettings()
-
-
-def test_kafka_names_are_the_stream_packages_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MMRAG_KAFKA_BOOTSTRAP", "kafka:9092")
-    monkeypatch.setenv("MMRAG_CHANGES_TOPIC", "changes")
-    monkeypatch.setenv("MMRAG_WORKER_APP_ID", "indexer-2")
-    settings = ApiSettings()
-    assert (settings.kafka_bootstrap, settings.changes_topic, settings.worker_app_id) == (
-        "kafka:9092",
-        "changes",
-        "indexer-2",
-    )
 
 
 def test_weights_merge_with_defaults_and_refuse_negatives(monkeypatch: pytest.MonkeyPatch) -> None:

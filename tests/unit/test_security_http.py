@@ -23,9 +23,11 @@ import pytest
 import uvicorn
 from numpy.typing import NDArray
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders.base import Encoders
 from indexer.settings import IndexerSettings
 from query_api.app import create_app
+from query_api.generation import GenerationSettings
 from query_api.guards import TokenBuckets
 from query_api.settings import ApiKey, ApiSettings
 
@@ -53,7 +55,6 @@ class FakeTextEmbedder:
 
 def settings(**overrides: Any) -> ApiSettings:
     values: dict[str, Any] = {
-        "kafka_bootstrap": CLOSED,
         "lag_timeout_s": 0.3,
         "elasticsearch_timeout_s": 1,
         "max_upload_bytes": 200_000,
@@ -68,6 +69,8 @@ def app_for(api: ApiSettings) -> Any:
     return create_app(
         api,
         store_settings=IndexerSettings(elasticsearch_url=f"http://{CLOSED}"),
+        generation_settings=GenerationSettings(),
+        change_log_settings=ChangeLogSettings(kafka_bootstrap=CLOSED),
         encoders_factory=lambda: encoders,
         llm_factory=lambda _settings: None,
         static_directory=None,
