@@ -161,15 +161,16 @@ def test_search_shows_an_image_hit_and_ask_streams_a_cited_answer(
     wait = WebDriverWait(driver, 30)
     try:
         _use_the_page(driver, wait, api_url, tmp_path)
-    except Exception:
+    except Exception as error:
+        # The original failure (which assertion, which wait) stays the error; what the
+        # page showed is added to its report.
         driver.save_screenshot(str(tmp_path / "failure.png"))
         state = driver.execute_script(
             "return ['search-status','answer','generator'].map(id => id + ': ' + "
             "(document.getElementById(id) || {}).textContent).join(' | ')"
         )
-        raise AssertionError(
-            f"page state: {state} (screenshot: {tmp_path / 'failure.png'})"
-        ) from None
+        error.add_note(f"page state: {state} (screenshot: {tmp_path / 'failure.png'})")
+        raise
 
 
 def _use_the_page(driver: Any, wait: Any, api_url: str, tmp_path: Path) -> None:
