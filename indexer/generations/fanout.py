@@ -1,0 +1,203 @@
+"""Dual write: the worker's changes reach every generation of the alias, each with the
+vectors of its own models.
+
+The ``ChunkStore`` the worker's pipeline writes through. It learns the generations from
+Elasticsearch (every ``refresh_s``, cheap: one mapping and one alias read) and, for each
+batch, writes every document's chunk operations to each generation: the live one (whose
+failures fail the document) and the others (a building one, a ready one, the one kept
+for rollback), whose failures are logged and repaired (an update of a chunk a generation
+does not hold yet becomes a copy from the live one; the promotion's verify pass catches
+the rest). A chunk whose models differ from a generation's (its ``text_model`` and
+``clip_model`` fields say which made its vectors) is embedded again for it; identical
+models mean the vectors are reused, not recomputed. Manifests are written last, once,
+as the plain store does.
+
+So the worker's configured models matter for creating generation 1 and for the vectors
+it computes first; after a promotion the new live generation still gets its own models'
+vectors (at the cost of a second embedding until the worker is configured alike).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from indexer.generations.copying import ChunkCopier
+from indexer.generations.elastic_io import bulk
+from indexer.generations.encoders import EncoderCache
+from indexer.generations.registry import Generation, GenerationRegistry
+from indexer.generations.stored_images import StoredImageReader
+from indexer.manifest import Manifest
+from indexer.settings import IndexerSettings
+from indexer.store.elasticsearch import ElasticsearchStore
+from indexer.store.errors import GenerationMismatch
+from indexer.store.mappings import VectorSpace
+from indexer.store.records import ChunkOperation, DocumentWrite
+
+logger = logging.getLogger(__name__)
+
+
+class GenerationFanout:
+    """A :class:`indexer.ports.ChunkStore` over ``ElasticsearchStore`` that writes every
+    generation (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: ElasticsearchStore,
+        settings: IndexerSettings,
+        cache: EncoderCache,
+        images: StoredImageReader | None,
+        *,
+        refresh_s: float = 5.0,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._cache = cache
+        self._images = images
+        self._registry = GenerationRegistry(store.client, settings.chunks_alias)
+        self._refresh_s = refresh_s
+        self._known: list[Generation] = []
+        self._read_at = float("-inf")
+
+    async def wait_until_ready(self) -> None:
+        await self._store.wait_until_ready()
+
+    async def ensure_indexes(self, space: VectorSpace) -> str:
+        """As the plain store; a live generation with other models than the configured
+        ones is not an error here (it was promoted: it is written with its own)."""
+        try:
+            return await self._store.ensure_indexes(space)
+        except GenerationMismatch as error:
+            live = await self._registry.live_name()
+            logger.warning("worker_models_differ live=%s %s", live, error)
+            return str(live)
+
+    async def load_manifests(self, doc_ids: Sequence[str]) -> dict[str, Manifest]:
+        return await self._store.load_manifests(doc_ids)
+
+    async def existing_chunk_ids(self, chunk_ids: Sequence[str]) -> set[str]:
+        return await self._store.existing_chunk_ids(chunk_ids)
+
+    async def close(self) -> None:
+        await self._store.close()
+
+    async def generations(self) -> list[Generation]:
+        """The alias's generations, live first (re-read every ``refresh_s``)."""
+        now = time.monotonic()
+        if now - self._read_at >= self._refresh_s or not self._known:
+            found = await self._registry.list()
+            self._known = sorted(found, key=lambda g: not g.live)
+            self._read_at = now
+        return self._known
+
+    async def apply(self, writes: Sequence[DocumentWrite]) -> dict[str, str]:
+        generations = await self.generations()
+        if not generations or not generations[0].live:
+            return await self._store.apply(writes)  # nothing to fan out to (yet)
+        live, others = generations[0], generations[1:]
+        roots = {w.doc_id: w.manifest.fields.root if w.manifest.fields else None for w in writes}
+        owner = {op.chunk_id: w.doc_id for w in writes for op in w.operations}
+        failed = await self._write(live, writes, roots)
+        failures = {owner.get(chunk_id, chunk_id): reason for chunk_id, reason in failed.items()}
+        for generation in others:
+            try:
+                await self._write_secondary(generation, live, writes, roots)
+            except Exception:  # never fail the live write for a generation being built
+                logger.exception("dual_write_failed generation=%s", generation.name)
+        manifests = [
+            DocumentWrite(w.doc_id, [], w.manifest) for w in writes if w.doc_id not in failures
+        ]
+        failures.update(await self._store.apply(manifests))
+        return failures
+
+    async def _write(
+        self,
+        generation: Generation,
+        writes: Sequence[DocumentWrite],
+        roots: dict[str, str | None],
+    ) -> dict[str, str]:
+        converted = await self._converted(generation, writes, roots)
+        actions = [_action(generation.name, op) for write in converted for op in write.operations]
+        return await bulk(self._store.client, actions, refresh=self._settings.refresh)
+
+    async def _write_secondary(
+        self,
+        generation: Generation,
+        live: Generation,
+        writes: Sequence[DocumentWrite],
+        roots: dict[str, str | None],
+    ) -> None:
+        failed = await self._write(generation, writes, roots)
+        updates = {
+            op.chunk_id for write in writes for op in write.operations if op.action == "update"
+        }
+        missing = [chunk_id for chunk_id in failed if chunk_id in updates]
+        if missing:  # chunks this generation does not hold yet: copy them whole
+            copier = await self._copier(generation)
+            await copier.copy(missing, live.name, generation.name, roots, operation="index")
+        for chunk_id in set(failed) - set(missing):
+            logger.warning(
+                "dual_write_item_failed generation=%s chunk_id=%s %s",
+                generation.name,
+                chunk_id,
+                failed[chunk_id],
+            )
+
+    async def _copier(self, generation: Generation) -> ChunkCopier:
+        """Loading a generation's models the first time takes a while: off the loop."""
+        encoders = await asyncio.to_thread(self._cache.encoders, generation.meta.config)
+        return ChunkCopier(
+            self._store.client,
+            encoders,
+            self._images,
+            max_image_pixels=self._settings.max_image_pixels,
+        )
+
+    async def _converted(
+        self,
+        generation: Generation,
+        writes: Sequence[DocumentWrite],
+        roots: dict[str, str | None],
+    ) -> list[DocumentWrite]:
+        """The writes with ``generation``'s vectors on every indexed chunk."""
+        config = generation.meta.config
+        bodies = [
+            op.body
+            for write in writes
+            for op in write.operations
+            if op.action == "index"
+            and _made_with(op.body) != (config.text_model, config.clip_model)
+        ]
+        if not bodies:
+            return list(writes)
+        copier = await self._copier(generation)
+        converted = await copier.convert(bodies, roots)
+        by_id = {str(body["chunk_id"]): body for body in converted}
+        return [
+            replace(
+                write,
+                operations=[
+                    replace(op, body=by_id[op.chunk_id])
+                    if op.action == "index" and op.chunk_id in by_id
+                    else op
+                    for op in write.operations
+                ],
+            )
+            for write in writes
+        ]
+
+
+def _made_with(body: dict[str, Any]) -> tuple[Any, Any]:
+    return body.get("text_model"), body.get("clip_model")
+
+
+def _action(index: str, op: ChunkOperation) -> dict[str, Any]:
+    if op.action == "delete":
+        return {"_op_type": "delete", "_index": index, "_id": op.chunk_id}
+    if op.action == "update":
+        return {"_op_type": "update", "_index": index, "_id": op.chunk_id, "doc": op.body}
+    return {"_op_type": "index", "_index": index, "_id": op.chunk_id, "_source": op.body}

@@ -1,0 +1,126 @@
+"""What a generation is: its configuration and its lifecycle, as kept in its mapping's
+``_meta`` (pure: (de)serialised and unit-tested without Elasticsearch).
+
+The top-level keys ``text_model``, ``text_dimensions``, ``clip_model`` and
+``clip_dimensions`` are those every mmrag generation has always carried (``VectorSpace``),
+so older readers keep working; everything else sits under ``generation``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from indexer.store.mappings import VectorSpace
+
+State = Literal["building", "ready", "live", "retired"]
+DEFAULT_RUNTIME = "torch"
+"""The text encoder runtime of a generation that does not say (all before runtimes)."""
+
+
+class GenerationMetaError(ValueError):
+    """A generation's ``_meta`` cannot be read (hand-edited, or from an unknown mmrag)."""
+
+
+class GenerationConfig(BaseModel):
+    """Everything that decides a generation's vectors and chunk ids."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text_model: str
+    text_dimensions: int
+    clip_model: str | None = None
+    clip_dimensions: int | None = None
+    runtime: str = DEFAULT_RUNTIME
+    """The encoder runtime it was built with (``torch``, ``onnx``, ``onnx-int8``); a
+    runtime that changes vectors is also in the encoder names (``@onnx-int8``)."""
+    chunking: str | None = None
+    """The chunk pipeline version (``ChunkingOptions.version``); ``None``: not recorded."""
+
+    @property
+    def space(self) -> VectorSpace:
+        return VectorSpace(
+            self.text_model, self.text_dimensions, self.clip_model, self.clip_dimensions
+        )
+
+    def describe(self) -> str:
+        clip = self.clip_model or "no CLIP"
+        return f"text {self.text_model} · CLIP {clip} ({self.runtime})"
+
+
+class BuildProgress(BaseModel):
+    """Where a build stands; saved after every batch so an interrupted build resumes."""
+
+    source: str | None = None
+    """The generation it copies from (the live one when it started)."""
+    cursor: str | None = None
+    """The last document id copied (documents are copied in ``_id`` order)."""
+    documents_total: int = 0
+    documents_done: int = 0
+    chunks_copied: int = 0
+    text_vectors_reused: int = 0
+    text_vectors_embedded: int = 0
+    clip_vectors_reused: int = 0
+    clip_vectors_embedded: int = 0
+    images_unreadable: int = 0
+    """Image chunks kept without a CLIP vector: their image could not be read again."""
+    seconds: float = 0.0
+    finished: bool = False
+
+    @property
+    def reused_share(self) -> float:
+        reused = self.text_vectors_reused + self.clip_vectors_reused
+        total = reused + self.text_vectors_embedded + self.clip_vectors_embedded
+        return reused / total if total else 0.0
+
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the pace so far (``None`` before there is a pace)."""
+        if self.finished:
+            return 0.0
+        if not self.documents_done or not self.seconds:
+            return None
+        left = max(0, self.documents_total - self.documents_done)
+        return left * self.seconds / self.documents_done
+
+
+class GenerationMeta(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    config: GenerationConfig
+    state: State = "building"
+    created: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    build: BuildProgress = Field(default_factory=BuildProgress)
+    evaluation: dict[str, dict[str, float]] = Field(default_factory=dict)
+    """The last promotion gate's figures: ``{generation name: {metric: value}}``."""
+    promoted: datetime | None = None
+
+    def to_meta(self) -> dict[str, Any]:
+        """The mapping's ``_meta`` (the four ``VectorSpace`` keys stay at the top)."""
+        meta = self.config.space.as_meta()
+        meta["generation"] = self.model_dump(mode="json", exclude={"config"}) | {
+            "runtime": self.config.runtime,
+            "chunking": self.config.chunking,
+        }
+        return meta
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], *, live: bool = False) -> GenerationMeta:
+        """Read a ``_meta``; one without the ``generation`` section (generation 1 made by
+        an older mmrag) is ``live`` when the alias points at it, else ``retired``."""
+        section = dict(meta.get("generation") or {})
+        try:
+            config = GenerationConfig(
+                text_model=meta["text_model"],
+                text_dimensions=meta["text_dimensions"],
+                clip_model=meta.get("clip_model"),
+                clip_dimensions=meta.get("clip_dimensions"),
+                runtime=section.pop("runtime", None) or DEFAULT_RUNTIME,
+                chunking=section.pop("chunking", None),
+            )
+            if not section:
+                return cls(config=config, state="live" if live else "retired")
+            return cls.model_validate({"config": config, **section})
+        except (KeyError, ValidationError) as error:
+            raise GenerationMetaError(f"unreadable generation _meta: {error}") from error

@@ -1,0 +1,173 @@
+"""The generations of the chunk alias in Elasticsearch: list them, create one, keep its
+``_meta`` current, switch the alias atomically, drop one.
+
+A generation is the index ``<alias>-<NNNNNN>``; its mapping's ``_meta`` is its record
+(:mod:`indexer.generations.meta`); the alias points at the live one. Switching is one
+``_aliases`` request (remove + add, the new index as write index), so a reader sees the
+old generation or the new one, never neither.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import AsyncElasticsearch, NotFoundError
+
+from indexer.generations.meta import GenerationMeta
+from indexer.generations.naming import next_generation, ordered_generations
+from indexer.store.mappings import chunk_index_body
+
+logger = logging.getLogger(__name__)
+
+
+class GenerationError(RuntimeError):
+    """A generation command cannot be done as asked (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    name: str
+    meta: GenerationMeta
+    live: bool
+    chunks: int = 0
+    size_bytes: int = 0
+
+
+class GenerationRegistry:
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        alias: str,
+        *,
+        index_type: str = "int8_hnsw",
+        refresh_interval: str = "1s",
+    ) -> None:
+        self._client = client
+        self._alias = alias
+        self._index_type = index_type
+        self._refresh_interval = refresh_interval
+
+    @property
+    def alias(self) -> str:
+        return self._alias
+
+    @property
+    def client(self) -> AsyncElasticsearch:
+        return self._client
+
+    async def live_name(self) -> str | None:
+        try:
+            found = await self._client.indices.get_alias(name=self._alias)
+        except NotFoundError:
+            return None
+        names = sorted(str(name) for name in found.body)
+        return names[-1] if names else None
+
+    async def list(self, *, with_stats: bool = False) -> list[Generation]:
+        """Every generation, oldest first."""
+        try:
+            mappings = await self._client.indices.get_mapping(
+                index=f"{self._alias}-*", allow_no_indices=True, expand_wildcards="open"
+            )
+        except NotFoundError:
+            return []
+        names = ordered_generations(self._alias, (str(name) for name in mappings.body))
+        live = await self.live_name()
+        stats: dict[str, Any] = {}
+        if with_stats and names:
+            response = await self._client.indices.stats(index=",".join(names), metric="docs,store")
+            stats = response.body.get("indices", {})
+        found = []
+        for name in names:
+            meta = mappings.body[name]["mappings"].get("_meta", {})
+            totals = stats.get(name, {}).get("primaries", {})
+            found.append(
+                Generation(
+                    name=name,
+                    meta=GenerationMeta.from_meta(meta, live=name == live),
+                    live=name == live,
+                    chunks=int(totals.get("docs", {}).get("count", 0)),
+                    size_bytes=int(totals.get("store", {}).get("size_in_bytes", 0)),
+                )
+            )
+        return found
+
+    async def get(self, name: str) -> Generation:
+        for generation in await self.list():
+            if generation.name == name:
+                return generation
+        raise GenerationError(f"no generation {name!r} of {self._alias}")
+
+    async def live(self) -> Generation:
+        for generation in await self.list():
+            if generation.live:
+                return generation
+        raise GenerationError(
+            f"the alias {self._alias} points at no generation: index something first"
+        )
+
+    async def create(self, meta: GenerationMeta) -> str:
+        """A new, empty generation after the highest existing one (not on the alias)."""
+        existing = [generation.name for generation in await self.list()]
+        name = next_generation(self._alias, existing)
+        body = chunk_index_body(
+            meta.config.space,
+            index_type=self._index_type,
+            refresh_interval=self._refresh_interval,
+        )
+        body["mappings"]["_meta"] = meta.to_meta()
+        await self._client.indices.create(index=name, **body)
+        logger.info("generation_created name=%s %s", name, meta.config.describe())
+        return name
+
+    async def save(self, name: str, meta: GenerationMeta) -> None:
+        await self._client.indices.put_mapping(index=name, meta=meta.to_meta())
+
+    async def switch(self, to: str) -> str | None:
+        """Point the alias at ``to`` in one request; returns the generation it left.
+
+        The states follow: ``to`` becomes ``live``, the one left ``retired`` (kept, and
+        still written by the worker, for a rollback)."""
+        generations = {generation.name: generation for generation in await self.list()}
+        if to not in generations:
+            raise GenerationError(f"no generation {to!r} of {self._alias}")
+        left = next((g for g in generations.values() if g.live), None)
+        if left is not None and left.name == to:
+            return None
+        actions: list[dict[str, Any]] = []
+        if left is not None:
+            actions.append({"remove": {"index": left.name, "alias": self._alias}})
+        actions.append({"add": {"index": to, "alias": self._alias, "is_write_index": True}})
+        await self._client.indices.update_aliases(actions=actions)
+        now = datetime.now(UTC)
+        target = generations[to].meta
+        await self.save(to, target.model_copy(update={"state": "live", "promoted": now}))
+        if left is not None:
+            await self.save(left.name, left.meta.model_copy(update={"state": "retired"}))
+        logger.info("generation_switched to=%s from=%s", to, left.name if left else None)
+        return left.name if left else None
+
+    async def drop(self, name: str) -> None:
+        generation = await self.get(name)
+        if generation.live:
+            raise GenerationError(
+                f"{name} is live: promote or roll back to another generation first"
+            )
+        await self._client.indices.delete(index=name)
+        logger.info("generation_dropped name=%s", name)
+
+
+def rollback_target(generations: list[Generation]) -> Generation:
+    """The generation a rollback returns to: the retired one promoted most recently (the
+    one that was live before), else the newest retired one."""
+    retired = [g for g in generations if not g.live and g.meta.state == "retired"]
+    if not retired:
+        raise GenerationError("no retired generation to roll back to")
+    floor = datetime.min.replace(tzinfo=UTC)
+    return max(
+        retired,
+        key=lambda g: (g.meta.promoted or floor, g.name),
+    )

@@ -1,0 +1,82 @@
+"""Tables and JSON for ``mmrag generations`` (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+
+from indexer.generations.gate import GATED_METRICS
+from indexer.generations.lifecycle import Promotion
+from indexer.generations.registry import Generation
+
+
+def generations_json(generations: Sequence[Generation]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": g.name,
+            "live": g.live,
+            "chunks": g.chunks,
+            "size_bytes": g.size_bytes,
+            **g.meta.model_dump(mode="json"),
+        }
+        for g in generations
+    ]
+
+
+def generations_table(generations: Sequence[Generation]) -> Table:
+    table = Table(title="Index generations")
+    for column in (
+        "name",
+        "state",
+        "text model",
+        "CLIP model",
+        "chunking",
+        "chunks",
+        "size",
+        "created",
+        "build",
+        "eval",
+    ):
+        table.add_column(column, overflow="fold")
+    for g in generations:
+        config, build = g.meta.config, g.meta.build
+        progress = (
+            f"{build.documents_done}/{build.documents_total} docs, {build.reused_share:.0%} reused"
+            if build.documents_total
+            else ""
+        )
+        figures = g.meta.evaluation.get(g.name, {})
+        table.add_row(
+            g.name + (" *" if g.live else ""),
+            g.meta.state,
+            f"{config.text_model} ({config.runtime})",
+            config.clip_model or "—",
+            config.chunking or "—",
+            str(g.chunks),
+            f"{g.size_bytes / 1e6:.1f} MB",
+            g.meta.created.strftime("%Y-%m-%d %H:%M"),
+            progress,
+            " ".join(f"{m} {figures[m]:.3f}" for m in GATED_METRICS if m in figures),
+        )
+    return table
+
+
+def promotion_table(promotion: Promotion) -> Table:
+    table = Table(title=f"Gate: {promotion.live} (live) vs {promotion.candidate}")
+    live, new = promotion.scores[promotion.live], promotion.scores[promotion.candidate]
+    table.add_column("metric")
+    table.add_column(promotion.live, justify="right")
+    table.add_column(promotion.candidate, justify="right")
+    for metric in sorted(set(live) | set(new)):
+        gated = " (gated)" if metric in GATED_METRICS else ""
+        table.add_row(
+            metric + gated,
+            f"{live.get(metric, float('nan')):.3f}",
+            f"{new.get(metric, float('nan')):.3f}",
+        )
+    if promotion.decision is not None:
+        verdict = "passed" if promotion.decision.passed else "FAILED"
+        table.caption = f"gate {verdict}: " + "; ".join(promotion.decision.reasons)
+    return table
