@@ -24,7 +24,8 @@ from indexer.errors import TransientError
 from indexer.events import ChangeEvent, InvalidEvent, decode_change_event, utc_now
 from indexer.manifest import Manifest
 from indexer.outcomes import EventOutcome
-from indexer.pipeline import BatchResult, IndexingPipeline
+from indexer.pipeline import BatchResult
+from indexer.ports import ChangeIndexer
 from stream.worker.document_locks import DocumentLocks
 from stream.worker.metrics import WorkerMetrics
 from stream.worker.records import RawRecord
@@ -44,7 +45,7 @@ def exit_without_ack(code: int) -> None:  # pragma: no cover - ends the process
 class ChangeBatchProcessor:
     def __init__(
         self,
-        pipeline: IndexingPipeline,
+        pipeline: ChangeIndexer,
         dead_letters: DeadLetterSink,
         metrics: WorkerMetrics,
         manifests: MutableMapping[str, Any] | None = None,

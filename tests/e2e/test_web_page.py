@@ -34,6 +34,7 @@ from query_api.app import create_app
 from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
 from tests.integration import documents
+from tests.integration.pipeline_helpers import failed_outcomes
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -78,7 +79,7 @@ async def _index(settings: IndexerSettings, encoders: Encoders, files: list[Path
     ]
     result = await pipeline.process(events)
     await store.close()
-    assert not result.failed(), result.failed()
+    assert not failed_outcomes(result), failed_outcomes(result)
 
 
 @pytest.fixture

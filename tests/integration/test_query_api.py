@@ -37,6 +37,7 @@ from query_api.app import create_app
 from query_api.generation import GenerationSettings
 from query_api.settings import ApiKey, ApiSettings
 from tests.integration import documents
+from tests.integration.pipeline_helpers import failed_outcomes
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -161,7 +162,7 @@ async def indexed(
     await pipeline.setup()
     events = _events(folder)
     result = await pipeline.process(events)
-    assert not result.failed(), result.failed()
+    assert not failed_outcomes(result), failed_outcomes(result)
     await pipeline_store.close()
     es = AsyncElasticsearch(es_url, request_timeout=30)
     await es.indices.refresh(index=store.chunks_alias)
@@ -604,7 +605,7 @@ async def manual(indexed: Indexed) -> AsyncIterator[Manual]:
     pipeline = IndexingPipeline(indexed.store, store, encoders, ContentReader(indexed.store))
     await pipeline.setup()
     result = await pipeline.process(events)
-    assert not result.failed(), result.failed()
+    assert not failed_outcomes(result), failed_outcomes(result)
     await store.close()
     await indexed.es.indices.refresh(index=indexed.store.chunks_alias)
     ids = {Path(event.uri).name: event.doc_id for event in events}

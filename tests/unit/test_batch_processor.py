@@ -17,7 +17,7 @@ from indexer.dead_letters import DeadLetter, Stage
 from indexer.errors import StoreUnavailable
 from indexer.events import ChangeEvent
 from indexer.manifest import Manifest
-from indexer.pipeline import BatchResult, EventOutcome, IndexingPipeline
+from indexer.pipeline import BatchResult, EventOutcome
 from stream.worker.metrics import WorkerMetrics
 from stream.worker.processor import ChangeBatchProcessor
 from stream.worker.records import RawRecord
@@ -58,7 +58,7 @@ class FakePipeline:
         result = BatchResult()
         for event in events:
             if event.doc_id == self.fail_doc:
-                result.outcomes.append(EventOutcome(event, "failed", "PDF is encrypted"))
+                result.outcomes.append(EventOutcome(event, "failed", "PDF is encrypted", "extract"))
             else:
                 result.outcomes.append(EventOutcome(event, "indexed"))
                 result.manifests[event.doc_id] = Manifest(
@@ -66,6 +66,9 @@ class FakePipeline:
                 )
         result.chunks_embedded = 3
         return result
+
+    async def close(self) -> None:
+        pass
 
 
 class Harness:
@@ -87,7 +90,7 @@ class Harness:
             raise SystemExit(code)
 
         self.processor = ChangeBatchProcessor(
-            cast(IndexingPipeline, pipeline),
+            pipeline,
             sink,
             self.metrics,
             self.table,
