@@ -28,6 +28,11 @@ class EventStep:
     read_uri: str | None = None
     """For ``content``: where to read the document now."""
 
+    @property
+    def uri(self) -> str:
+        """Where the document is after this step (for ``content``, where it is read)."""
+        return self.read_uri or self.event.new_uri or self.event.uri
+
 
 def _order(event: ChangeEvent) -> tuple[int, bool]:
     """What makes an event newer: its revision, then being a delete (a delete wins over

@@ -6,6 +6,7 @@ an upsert is computed against it, and stale events are recognised by its revisio
 
 from __future__ import annotations
 
+from collections.abc import Set
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,3 +79,15 @@ class Manifest(BaseModel):
     @property
     def chunk_ids(self) -> list[str]:
         return [chunk.chunk_id for chunk in self.chunks]
+
+    def advanced(self, event: ChangeEvent, fields: DocumentFields) -> Manifest:
+        """This manifest brought to ``event``'s revision and emission time with ``fields``
+        (a move, or an upsert of unchanged content): the chunks stay as they are."""
+        return self.model_copy(
+            update={"revision": event.revision, "fields": fields, "emitted_at": event.emitted_at}
+        )
+
+    def without_chunks(self, chunk_ids: Set[str]) -> Manifest:
+        """This manifest less the chunks ``chunk_ids`` (those that could not be stored)."""
+        kept = tuple(chunk for chunk in self.chunks if chunk.chunk_id not in chunk_ids)
+        return self.model_copy(update={"chunks": kept})

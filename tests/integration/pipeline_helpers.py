@@ -10,6 +10,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from indexer.events import ChangeEvent, Operation, derive_doc_id
+from indexer.outcomes import BatchResult, EventOutcome
 from indexer.settings import IndexerSettings
 
 
@@ -37,3 +38,8 @@ async def delete_test_indexes(es: AsyncElasticsearch, settings: IndexerSettings)
         found = await es.indices.get(index=pattern, ignore_unavailable=True)
         if found.body:
             await es.indices.delete(index=",".join(found.body))
+
+
+def failed_outcomes(result: BatchResult) -> list[EventOutcome]:
+    """The batch's failed outcomes (each with its stage and reason)."""
+    return [outcome for outcome in result.outcomes if outcome.status == "failed"]

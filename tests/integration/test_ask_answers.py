@@ -42,7 +42,7 @@ from mmrag.cli import app as cli
 from query_api.app import create_app
 from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
-from tests.integration.pipeline_helpers import file_upsert
+from tests.integration.pipeline_helpers import failed_outcomes, file_upsert
 from tests.unit.test_generation_openai import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -122,7 +122,7 @@ async def corpus(
     await pipeline.setup()
     events = [file_upsert(path, "fs:ask") for path in sorted(folder.iterdir())]
     result = await pipeline.process(events)
-    assert not result.failed(), result.failed()
+    assert not failed_outcomes(result), failed_outcomes(result)
     await pipeline_store.close()
     ids = {path.name: derive_doc_id("fs:ask", path.as_uri()) for path in folder.iterdir()}
     yield Corpus(store, encoders, ids)

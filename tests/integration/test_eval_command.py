@@ -34,7 +34,7 @@ from query_api.app import create_app
 from query_api.generation import GenerationSettings
 from query_api.schemas import SearchRequest
 from query_api.settings import ApiSettings
-from tests.integration.pipeline_helpers import file_upsert
+from tests.integration.pipeline_helpers import failed_outcomes, file_upsert
 
 CORPUS = {
     "sourdough.md": "# Sourdough bread\n\nFeed the sourdough starter with equal weights of flour "
@@ -94,7 +94,7 @@ async def _index(store: IndexerSettings, encoders: Encoders, paths: list[Path]) 
     await pipeline.setup()
     events = [file_upsert(path, "fs:eval") for path in paths]
     result = await pipeline.process(events)
-    assert not result.failed(), result.failed()
+    assert not failed_outcomes(result), failed_outcomes(result)
     await writer.close()
     async with AsyncElasticsearch(store.elasticsearch_url) as es:
         await es.indices.refresh(index=store.chunks_alias)

@@ -21,7 +21,7 @@ from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from indexer.store.mappings import SECTION_TEXT_FIELD, TITLE_KEYWORD_FIELD
-from tests.integration.pipeline_helpers import delete_test_indexes, file_upsert
+from tests.integration.pipeline_helpers import delete_test_indexes, failed_outcomes, file_upsert
 
 FIXTURES = Path(__file__).parent.parent / "unit" / "fixtures" / "html"
 PAGES = {
@@ -65,7 +65,7 @@ async def indexed(
         for name in PAGES
     ]
     result = await pipeline.process(events)
-    assert not result.failed(), result.failed()
+    assert not failed_outcomes(result), failed_outcomes(result)
     await pipeline.close()
     es = AsyncElasticsearch(es_url, request_timeout=30)
     await es.indices.refresh(index=settings.chunks_alias)

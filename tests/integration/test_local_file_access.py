@@ -35,6 +35,7 @@ from stream.producer import ChangeProducer
 from stream.settings import StreamSettings
 from tests.integration import documents
 from tests.integration.kafka_helpers import read_records
+from tests.integration.pipeline_helpers import failed_outcomes
 from tests.integration.worker_process import WorkerEnvironment, WorkerProcess, wait_for
 
 SECRET = b"generic-secret"
@@ -200,7 +201,7 @@ async def test_thumbnails_obey_the_roots_the_document_was_indexed_under(
         await pipeline.setup()
         photo = _event("fs:w", (root / "photo.png").as_uri(), root=root)
         result = await pipeline.process([photo])
-        assert not result.failed(), result.failed()
+        assert not failed_outcomes(result), failed_outcomes(result)
         await es_client.indices.refresh(index=store.chunks_alias)
         found = await es_client.search(
             index=store.chunks_alias, query={"term": {"doc_id": photo.doc_id}}, size=1
@@ -293,7 +294,7 @@ async def test_thumbnails_of_a_pdf_and_failures_remembered_briefly(
         photo = _event("fs:w", (root / "photo.png").as_uri(), root=root)
         album = _event("fs:w", (root / "album.pdf").as_uri(), root=root)
         result = await pipeline.process([photo, album])
-        assert not result.failed(), result.failed()
+        assert not failed_outcomes(result), failed_outcomes(result)
         await es_client.indices.refresh(index=store.chunks_alias)
         found = await es_client.search(
             index=store.chunks_alias,

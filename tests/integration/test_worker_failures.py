@@ -46,6 +46,7 @@ from stream.settings import StreamSettings
 from stream.watcher import DirectoryWatcher, WatchSettings
 from tests.integration import documents
 from tests.integration.kafka_helpers import read_records
+from tests.integration.pipeline_helpers import failed_outcomes
 from tests.integration.test_worker import Index
 from tests.integration.worker_process import WorkerEnvironment, WorkerProcess, wait_for
 
@@ -262,7 +263,7 @@ async def test_a_document_that_cannot_be_embedded_fails_alone_at_encode(
             "bad": ("failed", "encode"),
             "good-2": ("indexed", None),
         }
-        assert "cannot take this input" in (result.failed()[0].reason or "")
+        assert "cannot take this input" in (failed_outcomes(result)[0].reason or "")
         assert set(result.manifests) == {"good-1", "good-2"}
         await es_client.indices.refresh(index=settings.chunks_alias)
         stored = await es_client.search(

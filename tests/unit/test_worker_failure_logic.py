@@ -16,7 +16,7 @@ from indexer.dead_letters import REASON_LIMIT, DeadLetter, fit_dead_letter
 from indexer.errors import SourceUnavailable, StoreUnavailable
 from indexer.events import ChangeEvent
 from indexer.manifest import ChunkPosition, Manifest
-from indexer.outcomes import DocumentTarget, EventOutcome
+from indexer.outcomes import DocumentChange, EventOutcome, FoldedDocument
 from indexer.source_retry import BatchSources, SourceRetry
 from indexer.store.errors import found_items, store_unavailable
 from stream.dead_letters.record import dead_letter_record
@@ -193,20 +193,20 @@ def _positions(*ids: str) -> tuple[ChunkPosition, ...]:
 
 def test_missing_chunks_are_not_counted_as_stored() -> None:
     start = Manifest(doc_id="d", revision=1, chunks=_positions("a", "b", "c"))
-    target = DocumentTarget("d", start=start, manifest=start, missing=frozenset({"b"}))
+    target = DocumentChange("d", start=start, manifest=start, missing=frozenset({"b"}))
     assert [p.chunk_id for p in target.stored_positions] == ["a", "c"]
 
 
 def test_a_failed_target_writes_nothing_and_fails_what_would_have_changed_it() -> None:
     start = Manifest(doc_id="d", revision=1)
-    target = DocumentTarget("d", start=start, manifest=Manifest(doc_id="d", revision=3))
-    target.outcomes = [
+    change = DocumentChange("d", start=start, manifest=Manifest(doc_id="d", revision=3))
+    outcomes = (
         EventOutcome(_event("upsert", 1), "stale"),
         EventOutcome(_event("upsert", 2), "superseded"),
         EventOutcome(_event("upsert", 3), "indexed"),
-    ]
-    target.fail("encode", "embedding failed")
-    assert not target.changed
+    )
+    target = FoldedDocument("d", outcomes, change).failed("encode", "embedding failed")
+    assert target.change is None
     assert [(o.status, o.stage) for o in target.outcomes] == [
         ("stale", None),
         ("failed", "encode"),

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from indexer.chunks import Chunk, ChunkingOptions, build_chunks
 from indexer.documents import ExtractedDocument, TextPart
 from indexer.manifest import DocumentFields, Manifest
-from indexer.outcomes import DocumentTarget
+from indexer.outcomes import DocumentChange
 from indexer.vectors import ChunkVectors
-from indexer.write_plan import ModelNames, WritePlan, plan_writes, planned_diff
+from indexer.write_plan import ModelNames, WritePlan, plan_writes
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 MODELS = ModelNames("minilm", "clip")
@@ -36,11 +36,9 @@ def vectors_for(chunks: list[Chunk]) -> dict[str, ChunkVectors]:
 
 
 def plan(
-    target: DocumentTarget, vectors: dict[str, ChunkVectors], stored: set[str] | None = None
+    change: DocumentChange, vectors: dict[str, ChunkVectors], stored: set[str] | None = None
 ) -> WritePlan:
-    assert target.manifest is not None
-    diff = planned_diff(target, target.manifest)
-    return plan_writes([(target, target.manifest, diff)], vectors, stored or set(), MODELS)
+    return plan_writes([change], vectors, stored or set(), MODELS)
 
 
 def actions(result: WritePlan) -> list[tuple[str, str]]:
@@ -49,8 +47,7 @@ def actions(result: WritePlan) -> list[tuple[str, str]]:
 
 def test_a_new_document_indexes_every_chunk_with_its_vectors_and_models() -> None:
     chunks = chunks_of("First paragraph.", "Second paragraph.")
-    target = DocumentTarget("d", start=None, manifest=manifest(chunks, 1))
-    target.chunks = {c.chunk_id: c for c in chunks}
+    target = DocumentChange("d", None, manifest(chunks, 1), {c.chunk_id: c for c in chunks})
     result = plan(target, vectors_for(chunks))
     assert actions(result) == [("index", c.chunk_id) for c in chunks]
     body = result.writes[0].operations[0].body
@@ -63,8 +60,9 @@ def test_a_new_document_indexes_every_chunk_with_its_vectors_and_models() -> Non
 def test_an_edit_indexes_the_new_chunk_deletes_the_old_and_leaves_the_rest() -> None:
     before = chunks_of("Stays.", "Old words.")
     after = chunks_of("Stays.", "New words.")
-    target = DocumentTarget("d", start=manifest(before, 1), manifest=manifest(after, 2))
-    target.chunks = {c.chunk_id: c for c in after}
+    target = DocumentChange(
+        "d", manifest(before, 1), manifest(after, 2), {c.chunk_id: c for c in after}
+    )
     result = plan(target, vectors_for(after[1:]))
     assert actions(result) == [("delete", before[1].chunk_id), ("index", after[1].chunk_id)]
     assert (result.counts.deleted, result.counts.reused) == (1, 1)
@@ -72,8 +70,7 @@ def test_an_edit_indexes_the_new_chunk_deletes_the_old_and_leaves_the_rest() -> 
 
 def test_a_replayed_chunk_already_stored_is_updated_not_embedded_again() -> None:
     chunks = chunks_of("Only paragraph.")
-    target = DocumentTarget("d", start=None, manifest=manifest(chunks, 3))
-    target.chunks = {c.chunk_id: c for c in chunks}
+    target = DocumentChange("d", None, manifest(chunks, 3), {c.chunk_id: c for c in chunks})
     result = plan(target, {}, stored={chunks[0].chunk_id})
     assert actions(result) == [("update", chunks[0].chunk_id)]
     assert result.counts.reused == 1
@@ -82,33 +79,33 @@ def test_a_replayed_chunk_already_stored_is_updated_not_embedded_again() -> None
 def test_changed_document_fields_reach_kept_chunks() -> None:
     chunks = chunks_of("Stays.")
     renamed = FIELDS.model_copy(update={"title": "B"})
-    target = DocumentTarget(
-        "d", start=manifest(chunks, 1), manifest=manifest(chunks, 2, fields=renamed)
-    )
+    target = DocumentChange("d", manifest(chunks, 1), manifest(chunks, 2, fields=renamed))
     result = plan(target, {})
     assert actions(result) == [("update", chunks[0].chunk_id)]
     body = result.writes[0].operations[0].body
     assert body is not None
     assert body["title"] == "B"
-    unchanged = DocumentTarget("d", start=manifest(chunks, 1), manifest=manifest(chunks, 2))
+    unchanged = DocumentChange("d", manifest(chunks, 1), manifest(chunks, 2))
     assert actions(plan(unchanged, {})) == []
 
 
 def test_a_chunk_that_could_not_be_embedded_is_left_out_of_the_manifest() -> None:
     chunks = chunks_of("Embedded.", "Not embedded.")
-    target = DocumentTarget("d", start=None, manifest=manifest(chunks, 1))
-    target.chunks = {c.chunk_id: c for c in chunks}
+    planned = manifest(chunks, 1)
+    target = DocumentChange("d", None, planned, {c.chunk_id: c for c in chunks})
     result = plan(target, vectors_for(chunks[:1]))
     assert actions(result) == [("index", chunks[0].chunk_id)]
-    assert target.manifest is not None
-    assert [p.chunk_id for p in target.manifest.chunks] == [chunks[0].chunk_id]
-    assert result.writes[0].manifest is target.manifest
+    written = result.writes[0].manifest
+    assert [p.chunk_id for p in written.chunks] == [chunks[0].chunk_id]
+    assert result.manifests == {"d": written}
+    assert target.manifest is planned  # plan_writes is pure: the change is not touched
+    assert len(planned.chunks) == 2
 
 
 def test_a_deleted_document_deletes_every_stored_chunk_and_writes_nothing_else() -> None:
     chunks = chunks_of("One.", "Two.")
     gone = Manifest(doc_id="d", revision=2, deleted=True, fields=FIELDS, emitted_at=NOW)
-    target = DocumentTarget("d", start=manifest(chunks, 1), manifest=gone)
+    target = DocumentChange("d", manifest(chunks, 1), gone)
     result = plan(target, {})
     assert actions(result) == [("delete", c.chunk_id) for c in chunks]
     assert result.counts.deleted == 2
