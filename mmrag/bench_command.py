@@ -13,6 +13,11 @@ BENCHMARKS = {
     "encoders": ("bench.encoders", "fp32 vs bf16 for the text model: speed and agreement"),
     "query": ("bench.query_latency", "/search latency by concurrency over ≥ 10k chunks"),
     "faults": ("bench.faults", "SIGKILLs, ES outage, Kafka restart, hostile inputs: losses"),
+    "corpus": (
+        "bench.corpus_run",
+        "watch → Kafka → worker → ES over a real folder: chunks/s vs the bare encoder, "
+        "live-edit freshness during the load",
+    ),
 }
 
 

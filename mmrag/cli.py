@@ -16,6 +16,7 @@ from mmrag.eval_command import evaluate
 from mmrag.generation_commands import generations_app
 from mmrag.query_commands import ask, search, serve
 from mmrag.stack_commands import stack_app
+from mmrag.status_command import status
 from mmrag.stream_commands import topics_app, watch
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(corpus_app, name="corpus")
 app.add_typer(generations_app, name="generations")
 app.command("watch")(watch)
+app.command("status")(status)
 app.command("bench", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     bench
 )

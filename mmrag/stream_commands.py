@@ -45,6 +45,14 @@ def watch(
     once: Annotated[
         bool, typer.Option("--once", help="Reconcile once (emit what changed) and exit.")
     ] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="With --once: show progress (sent, searchable, chunks/s, ETA) until the "
+            "worker has processed everything sent.",
+        ),
+    ] = False,
     resend: Annotated[
         bool,
         typer.Option(
@@ -69,7 +77,10 @@ def watch(
     for directory in directories:
         if not directory.is_dir():
             raise typer.BadParameter(f"{directory} is not a directory")
-    asyncio.run(_watch(directories, source, once, polling, resend))
+    if wait and not once:
+        raise typer.BadParameter("--wait goes with --once (a running watcher never finishes)")
+    if not asyncio.run(_watch(directories, source, once, polling, resend, wait)):
+        raise typer.Exit(1)
 
 
 async def _watch(
@@ -78,7 +89,9 @@ async def _watch(
     once: bool,
     polling: bool | None,
     resend: bool = False,
-) -> None:
+    wait: bool = False,
+) -> bool:
+    """Whether it ended well (with ``wait``: the worker processed everything sent)."""
     from stream.producer import ChangeProducer
     from stream.topics import ensure_topics
     from stream.watcher import DirectoryWatcher
@@ -101,15 +114,25 @@ async def _watch(
                             f"{outcome.problems} problems",
                             highlight=False,
                         )
-                    return
-                loop = asyncio.get_running_loop()
-                for signal_number in (signal.SIGINT, signal.SIGTERM):
-                    loop.add_signal_handler(signal_number, _each(watchers, "stop"))
-                loop.add_signal_handler(signal.SIGHUP, _each(watchers, "request_reconcile"))
-                await asyncio.gather(*(w.run(callbacks[w.source]) for w in watchers))
+                else:
+                    loop = asyncio.get_running_loop()
+                    for signal_number in (signal.SIGINT, signal.SIGTERM):
+                        loop.add_signal_handler(signal_number, _each(watchers, "stop"))
+                    loop.add_signal_handler(signal.SIGHUP, _each(watchers, "request_reconcile"))
+                    await asyncio.gather(*(w.run(callbacks[w.source]) for w in watchers))
         finally:
             for watcher in watchers:
                 watcher.close()
+    if once and wait:
+        from mmrag.progress.wait import wait_until_processed
+        from mmrag.status_command import probe_targets
+
+        targets, elasticsearch_url = probe_targets(os.environ)
+        sent = sum(sum(watcher.sent.values()) for watcher in watchers)
+        return await wait_until_processed(
+            producer.sent_ends, sent, console, targets, elasticsearch_url
+        )
+    return True
 
 
 def _each(watchers: list[DirectoryWatcher], method: str) -> Callable[[], None]:

@@ -3,9 +3,9 @@
 The lag is what the worker's consumer group has not committed yet on the change topics
 (live and backfill), per partition ``end offset − committed offset`` (or ``− beginning
 offset`` for a partition the group never committed): ``indexer.change_log`` reads and
-sums it, as the worker does. Best effort: bounded by a short timeout, ``None`` when Kafka
-does not answer, and cached for a few seconds so that polling ``/health`` does not load
-Kafka.
+sums it, as the worker does; ``backlog`` splits it by lane (live changes, bulk backfill).
+Best effort: bounded by a short timeout, ``None`` when Kafka does not answer, and cached
+for a few seconds so that polling ``/health`` does not load Kafka.
 """
 
 from __future__ import annotations
@@ -16,12 +16,31 @@ import time
 
 from elasticsearch import AsyncElasticsearch
 
-from indexer.change_log import ChangeLogSettings, GroupOffsetReader, PartitionOffsets, total_lag
+from indexer.change_log import (
+    ChangeLogSettings,
+    GroupOffsetReader,
+    PartitionOffsets,
+    topic_lag,
+    total_lag,
+)
 
 logger = logging.getLogger(__name__)
 
 ChangeLogOffsets = dict[str, dict[int, PartitionOffsets]]
 """Per change topic, per partition: the worker group's offsets."""
+
+
+def lane_backlog(
+    offsets: ChangeLogOffsets | None, live_topic: str, backfill_topic: str
+) -> dict[str, int] | None:
+    """Events the worker has not processed yet, per lane (pure); ``None`` when Kafka did
+    not answer or neither topic exists (yet)."""
+    if offsets is None or not any(offsets.values()):
+        return None
+    return {
+        "live": topic_lag(offsets.get(live_topic, {})),
+        "backfill": topic_lag(offsets.get(backfill_topic, {})),
+    }
 
 
 async def elasticsearch_status(client: AsyncElasticsearch, timeout_s: float = 2.0) -> str:
@@ -69,6 +88,11 @@ class KafkaLagProbe:
         if offsets is None or not any(offsets.values()):
             return None
         return total_lag(offsets)
+
+    async def backlog(self) -> dict[str, int] | None:
+        """:func:`lane_backlog` of the (cached) offsets."""
+        live_topic, backfill_topic = self._topics
+        return lane_backlog(await self.offsets(), live_topic, backfill_topic)
 
     async def _measure(self) -> ChangeLogOffsets:
         async with GroupOffsetReader(

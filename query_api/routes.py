@@ -31,6 +31,7 @@ from query_api.schemas import (
     MAX_K,
     AskRequest,
     AskResponse,
+    Backlog,
     DocumentResponse,
     HealthResponse,
     SearchResponse,
@@ -205,13 +206,16 @@ async def image(chunk_id: str, found: Services, who: CallerDep) -> Response:
 
 @router.get("/health", response_model=HealthResponse)
 async def health(found: Services) -> HealthResponse:
-    elasticsearch, lag = await asyncio.gather(elasticsearch_status(found.client), found.lag.lag())
+    elasticsearch, lag, backlog = await asyncio.gather(
+        elasticsearch_status(found.client), found.lag.lag(), found.lag.backlog()
+    )
     problems = await found.problems()
     healthy = elasticsearch in ("green", "yellow") and not problems
     return HealthResponse(
         status="ok" if healthy else "degraded",
         elasticsearch=elasticsearch,
         kafka_lag=lag,
+        backlog=Backlog(**backlog) if backlog is not None else None,
         text_model=found.encoders.text.name,
         clip_model=found.encoders.clip.name if found.encoders.clip else None,
         llm=found.generation.llm_name,

@@ -218,11 +218,20 @@ class DocumentResponse(BaseModel):
     chunks: list[ChunkSummary]
 
 
+class Backlog(BaseModel):
+    live: int
+    """Live changes (saved files, CMS webhooks) not yet searchable."""
+    backfill: int
+    """Bulk work (scans, resends, replays) not yet searchable."""
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok", "degraded"]
     elasticsearch: str
     kafka_lag: int | None
     """Records the indexer's consumer group has not committed yet (all partitions)."""
+    backlog: Backlog | None = None
+    """The same, per lane: live changes and bulk backfill (``None``: Kafka not answering)."""
     text_model: str | None
     clip_model: str | None
     llm: str | None

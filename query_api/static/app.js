@@ -244,7 +244,31 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// The health line: the index's state and what the worker has still to do, per lane.
+function healthText(health) {
+  const backlog = health.backlog
+    ? `backlog: ${health.backlog.live} live, ${health.backlog.backfill} backfill`
+    : "backlog: unknown (Kafka is not answering)";
+  return `index ${health.status} (Elasticsearch ${health.elasticsearch}) · ${backlog}`;
+}
+
+async function showHealth() {
+  const line = $("health");
+  try {
+    const response = await fetch("/health");
+    if (!response.ok) throw new Error(await errorText(response));
+    const health = await response.json();
+    line.textContent = healthText(health);
+    line.classList.toggle("error", health.status !== "ok");
+  } catch (error) {
+    line.textContent = `health: the API is not answering (${error.message})`;
+    line.classList.add("error");
+  }
+}
+
 $("api-key").value = localStorage.getItem("mmrag-api-key") || "";
+showHealth();
+setInterval(showHealth, 10000);
 $("search-form").addEventListener("submit", search);
 $("ask-form").addEventListener("submit", ask);
 wireDropZone();

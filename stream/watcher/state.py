@@ -160,3 +160,24 @@ class WatchState:
             self._connection.executemany(
                 "DELETE FROM problems WHERE path = ?", ((path,) for path in paths)
             )
+
+
+def sent_documents(state_dir: Path) -> dict[str, int]:
+    """Per source, the documents the watchers with state in ``state_dir`` have sent and
+    not deleted since (read-only: a running watcher is not disturbed). Sources are read
+    from the documents' ids (``source:hash``)."""
+    counts: dict[str, int] = {}
+    if not state_dir.is_dir():
+        return counts
+    for path in sorted(state_dir.glob("*.sqlite")):
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            rows = connection.execute("SELECT doc_id FROM files WHERE deleted = 0").fetchall()
+        except sqlite3.DatabaseError:
+            continue  # not a watcher's state (or one being created): nothing to count
+        finally:
+            connection.close()
+        for (doc_id,) in rows:
+            source = str(doc_id).rsplit(":", 1)[0]
+            counts[source] = counts.get(source, 0) + 1
+    return counts

@@ -350,6 +350,7 @@ async def test_health_answers_when_everything_is_down(client: httpx.AsyncClient)
     assert health["status"] == "degraded"
     assert health["elasticsearch"].startswith("unreachable")
     assert health["kafka_lag"] is None
+    assert health["backlog"] is None
     assert health["text_model"] == "fake-hashing"
     assert health["clip_model"] is None
 
