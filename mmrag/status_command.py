@@ -90,8 +90,10 @@ async def _two_readings(
     from mmrag.progress.report import ProgressTracker
 
     tracker = ProgressTracker()
-    async with AsyncElasticsearch(elasticsearch_url, request_timeout=targets.timeout_s) as client:
-        probe = Probe(targets, client)
+    async with (
+        AsyncElasticsearch(elasticsearch_url, request_timeout=targets.timeout_s) as client,
+        Probe(targets, client) as probe,
+    ):
         tracker.observe(await probe.read())
         await asyncio.sleep(interval_s)
         return tracker.observe(await probe.read())
@@ -106,7 +108,8 @@ async def _follow(
     from mmrag.progress.follow import follow_progress
     from mmrag.progress.probe import Probe
 
-    async with AsyncElasticsearch(elasticsearch_url, request_timeout=targets.timeout_s) as client:
-        return await follow_progress(
-            Probe(targets, client), console, interval_s=interval_s, timeout_s=timeout_s
-        )
+    async with (
+        AsyncElasticsearch(elasticsearch_url, request_timeout=targets.timeout_s) as client,
+        Probe(targets, client) as probe,
+    ):
+        return await follow_progress(probe, console, interval_s=interval_s, timeout_s=timeout_s)

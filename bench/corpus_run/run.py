@@ -168,11 +168,12 @@ async def _load(
         chunks_alias=names.chunks_alias,
         state_dir=watch_settings.state_dir,
     )
-    probe = _WatchedProbe(Probe(targets, client), worker)
     async with (
+        Probe(targets, client) as kafka_probe,
         ChangeProducer.from_settings(stream_settings) as live_producer,
         ChangeProducer.from_settings(stream_settings) as bulk_producer,
     ):
+        probe = _WatchedProbe(kafka_probe, worker)
         live_watcher = DirectoryWatcher(
             work / LIVE_SOURCE, live_producer, watch_settings, LIVE_SOURCE
         )

@@ -9,7 +9,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
@@ -39,9 +40,30 @@ class ProbeTargets:
 
 
 class Probe:
+    """Use as an async context manager: the Kafka clients are opened at the first reading
+    and kept until the end (opened again after a failure), so that frequent readings cost
+    the machine little."""
+
     def __init__(self, targets: ProbeTargets, elasticsearch: AsyncElasticsearch) -> None:
         self._targets = targets
         self._elasticsearch = elasticsearch
+        self._reader: GroupOffsetReader | None = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self._drop_reader()
+
+    async def _drop_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            await reader.__aexit__(None, None, None)
 
     async def read(self) -> Snapshot:
         at = time.monotonic()
@@ -53,6 +75,7 @@ class Probe:
             lanes = lane_readings(offsets, self._targets.topics)
         except Exception as error:  # reported, and the rest is still read
             errors.append(f"kafka: {_describe(error)}")
+            await self._drop_reader()
         sent = (
             await asyncio.to_thread(sent_documents, self._targets.state_dir)
             if self._targets.state_dir is not None
@@ -79,10 +102,12 @@ class Probe:
 
     async def _offsets(self) -> dict[str, TopicOffsets]:
         targets = self._targets
-        async with GroupOffsetReader(
-            targets.kafka_bootstrap, targets.worker_group, request_timeout_s=targets.timeout_s
-        ) as reader:
-            return dict(await reader.read(list(targets.topics.values())))
+        if self._reader is None:
+            reader = GroupOffsetReader(
+                targets.kafka_bootstrap, targets.worker_group, request_timeout_s=targets.timeout_s
+            )
+            self._reader = await reader.__aenter__()
+        return dict(await self._reader.read(list(targets.topics.values())))
 
     async def _elasticsearch_counts(self) -> tuple[Mapping[str, Any], int]:
         targets = self._targets

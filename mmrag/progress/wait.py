@@ -28,9 +28,12 @@ async def wait_until_processed(
         console.print("nothing sent: nothing to wait for")
         return True
     goal = Goal(sent_ends=dict(sent_ends), sent_events=sent_events)
-    async with AsyncElasticsearch(elasticsearch_url, request_timeout=targets.timeout_s) as client:
+    async with (
+        AsyncElasticsearch(elasticsearch_url, request_timeout=targets.timeout_s) as client,
+        Probe(targets, client) as probe,
+    ):
         return await follow_progress(
-            Probe(targets, client),
+            probe,
             console,
             goal=goal,
             interval_s=interval_s,
