@@ -31,9 +31,10 @@ class BatchVectors:
 
 
 class BatchEmbedder:
-    def __init__(self, encoders: Encoders, settings: IndexerSettings) -> None:
+    def __init__(self, encoders: Encoders, settings: IndexerSettings, image_max_side: int):
         self._encoders = encoders
         self._settings = settings
+        self._image_max_side = image_max_side
 
     async def embed(self, chunks_by_document: Mapping[str, Sequence[Chunk]]) -> BatchVectors:
         everything = [chunk for chunks in chunks_by_document.values() for chunk in chunks]
@@ -60,4 +61,10 @@ class BatchEmbedder:
         return result
 
     async def _embed(self, chunks: Sequence[Chunk]) -> dict[str, ChunkVectors]:
-        return await asyncio.to_thread(embed_chunks, chunks, self._encoders, self._settings)
+        return await asyncio.to_thread(
+            embed_chunks,
+            chunks,
+            self._encoders,
+            self._settings,
+            image_max_side=self._image_max_side,
+        )

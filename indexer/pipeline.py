@@ -26,6 +26,7 @@ from indexer.chunks import Chunk, ChunkingOptions
 from indexer.content import WATCHED_SOURCE_PREFIX, DocumentContent
 from indexer.document_folder import DocumentFolder
 from indexer.encoders.base import Encoders
+from indexer.encoders.settings import DEFAULT_IMAGE_MAX_SIDE
 from indexer.events import ChangeEvent
 from indexer.extract import ExtractionLimits
 from indexer.manifest import Manifest
@@ -47,15 +48,18 @@ class IndexingPipeline:
         reader: ContentReader,
         *,
         source_retry: SourceRetry | None = None,
+        image_max_side: int = DEFAULT_IMAGE_MAX_SIDE,
         owns_resources: bool = True,
     ) -> None:
-        """``owns_resources``: :meth:`close` closes ``store`` and ``reader`` (False when
+        """``image_max_side``: the encoders' ``EncoderSettings.image_max_side``;
+        ``owns_resources``: :meth:`close` closes ``store`` and ``reader`` (False when
         another pipeline or the caller owns them)."""
         self._settings = settings
         self._source_retry = source_retry or SourceRetry()
         self._store = store
         self._encoders = encoders
         self._reader = reader
+        self._image_max_side = image_max_side
         self._owns_resources = owns_resources
         self._closed = False
         chunking = ChunkingOptions(
@@ -66,7 +70,7 @@ class IndexingPipeline:
         )
         content = DocumentContent(reader, chunking, limits, settings.extract_timeout_s)
         self._folder = DocumentFolder(content, store, chunking.version)
-        self._embedder = BatchEmbedder(encoders, settings)
+        self._embedder = BatchEmbedder(encoders, settings, image_max_side)
 
     def sharing(self, encoders: Encoders) -> IndexingPipeline:
         """A pipeline on this one's store, reader, settings and source retry with other
@@ -77,6 +81,7 @@ class IndexingPipeline:
             encoders,
             self._reader,
             source_retry=self._source_retry,
+            image_max_side=self._image_max_side,
             owns_resources=False,
         )
 

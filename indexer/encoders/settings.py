@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TEXT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_CLIP_MODEL = "openai/clip-vit-base-patch32"
+DEFAULT_IMAGE_MAX_SIDE = 1024
 
 
 class EncoderSettings(BaseSettings):
@@ -40,5 +41,6 @@ class EncoderSettings(BaseSettings):
     ocr: Literal["auto", "on", "off"] = "auto"
     """Read text in images with RapidOCR, in the worker (``auto``: when the ``ocr`` extra is
     installed)."""
-    image_max_side: int = 1024
-    """Images are decoded at most this large (JPEG draft mode) before preprocessing."""
+    image_max_side: int = DEFAULT_IMAGE_MAX_SIDE
+    """Images are decoded at most this large (JPEG draft mode) before preprocessing (and
+    OCR); the worker passes it to ``IndexingPipeline``."""

@@ -23,8 +23,6 @@ class ExtractionLimits:
     max_images_per_document: int = 200
     min_image_side: int = 32
     """Embedded images narrower or shorter than this (icons, spacers, rules) are skipped."""
-    image_max_side: int = 1024
-    """Longest side an image is decoded to for the encoder (see ``load_rgb_for_model``)."""
 
 
 DEFAULT_LIMITS = ExtractionLimits()

@@ -61,6 +61,7 @@ def run_worker(
                 attempts=worker_settings.source_attempts,
                 initial_delay_s=worker_settings.source_retry_delay_s,
             ),
+            image_max_side=encoder_settings.image_max_side,
         )
         generation = await pipeline.setup()
         logger.info(
