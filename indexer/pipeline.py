@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 from indexer.batch_embedding import BatchEmbedder
 from indexer.chunks import Chunk, ChunkingOptions
-from indexer.content import WATCHED_SOURCE_PREFIX, DocumentContent
+from indexer.content import DocumentContent
 from indexer.document_folder import DocumentFolder
 from indexer.encoders.base import Encoders
 from indexer.encoders.settings import DEFAULT_IMAGE_MAX_SIDE
@@ -192,4 +192,4 @@ class IndexingPipeline:
         return to_embed, already_stored
 
 
-__all__ = ["WATCHED_SOURCE_PREFIX", "BatchResult", "EventOutcome", "IndexingPipeline"]
+__all__ = ["BatchResult", "EventOutcome", "IndexingPipeline"]

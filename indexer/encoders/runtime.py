@@ -43,5 +43,6 @@ def features(output: Any) -> torch.Tensor:
     """transformers 5 returns a model output whose ``pooler_output`` holds the projected
     features; older versions return the tensor itself."""
     tensor = output if isinstance(output, torch.Tensor) else output.pooler_output
-    assert isinstance(tensor, torch.Tensor)
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"the model returned {type(tensor).__name__}, not a tensor of features")
     return tensor

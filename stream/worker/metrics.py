@@ -67,15 +67,16 @@ class WorkerMetrics:
         )
         self.consumer_lag = Gauge(
             "mmrag_consumer_lag",
-            "Records not yet processed (high watermark minus processed offset), per partition",
-            ["partition"],
+            "Records not yet processed (high watermark minus processed offset), per lane "
+            "(live or backfill topic) and partition",
+            ["lane", "partition"],
             registry=r,
         )
 
-    def set_lag(self, partition: int, lag: int | None) -> None:
+    def set_lag(self, lane: str, partition: int, lag: int | None) -> None:
         """``None``: the partition is no longer assigned here, its series goes."""
         if lag is None:
             with contextlib.suppress(KeyError):
-                self.consumer_lag.remove(str(partition))
+                self.consumer_lag.remove(lane, str(partition))
         else:
-            self.consumer_lag.labels(str(partition)).set(lag)
+            self.consumer_lag.labels(lane, str(partition)).set(lag)

@@ -15,10 +15,13 @@ from indexer.settings import IndexerSettings
 from indexer.source_retry import SourceRetry
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
+from stream.lanes import Lane
 from stream.settings import StreamSettings
 from stream.topics import ensure_topics
 from stream.worker.app import create_worker_app
+from stream.worker.document_locks import DocumentLocks
 from stream.worker.metrics import WorkerMetrics
+from stream.worker.priority import lane_encoders
 from stream.worker.processor import ChangeBatchProcessor
 from stream.worker.settings import WorkerSettings
 
@@ -48,14 +51,15 @@ def run_worker(
             registry=metrics.registry,
         )
 
-    async def build_processor(
+    async def build_processors(
         send_dead_letter: Callable[[DeadLetter], Awaitable[None]], manifests: Any
-    ) -> ChangeBatchProcessor:
+    ) -> dict[Lane, ChangeBatchProcessor]:
+        live_encoders, backfill_encoders = lane_encoders(encoders, worker_settings.encode_sub_batch)
         store = ElasticsearchStore(indexer_settings)
-        pipeline = IndexingPipeline(
+        live = IndexingPipeline(
             indexer_settings,
             store,
-            encoders,
+            live_encoders,
             ContentReader(indexer_settings),
             source_retry=SourceRetry(
                 attempts=worker_settings.source_attempts,
@@ -63,25 +67,33 @@ def run_worker(
             ),
             image_max_side=encoder_settings.image_max_side,
         )
-        generation = await pipeline.setup()
+        generation = await live.setup()
         logger.info(
             "worker ready generation=%s text_model=%s clip_model=%s",
             generation,
             encoders.text.name,
             encoders.clip.name if encoders.clip else None,
         )
-        return ChangeBatchProcessor(
-            pipeline,
-            send_dead_letter,
-            metrics,
-            manifests,
-            max_transient_retries=worker_settings.max_transient_retries,
-        )
+        locks = DocumentLocks()  # one lane at a time per document
+        return {
+            lane: ChangeBatchProcessor(
+                pipeline,
+                send_dead_letter,
+                metrics,
+                manifests,
+                max_transient_retries=worker_settings.max_transient_retries,
+                locks=locks,
+            )
+            for lane, pipeline in (
+                (Lane.LIVE, live),
+                (Lane.BACKFILL, live.sharing(backfill_encoders)),
+            )
+        }
 
     app = create_worker_app(
         stream_settings,
         worker_settings,
-        build_processor,
+        build_processors,
         on_lag=metrics.set_lag,
         on_recovered=metrics.offsets_recovered.inc,
     )

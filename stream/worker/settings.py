@@ -14,8 +14,16 @@ class WorkerSettings(BaseSettings):
     app_id: str = DEFAULT_WORKER_APP_ID
     """Faust app id: the consumer group and the prefix of the manifest table's topic."""
     batch_size: int = Field(default=64, gt=0)
+    """Events per batch of the live topic."""
     batch_within_s: float = Field(default=0.3, gt=0)
     """A batch is handed to the pipeline when full or this long after its first event."""
+    backfill_batch_size: int = Field(default=8, gt=0)
+    """Events per batch of the backfill topic: small, so that a bulk load's documents
+    become searchable a few at a time and a batch holds its documents' locks briefly."""
+    encode_sub_batch: int = Field(default=16, gt=0)
+    """Texts (or images) per model call. The lanes take turns at the models between
+    calls, live first, so a live change waits for at most one such call of a bulk load
+    (about half a second on two cores at this size)."""
     session_timeout_s: float = 6.0
     """A dead worker's partitions move to the others after this long (Faust's default of
     60 s looks like a hang after a crash)."""

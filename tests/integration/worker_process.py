@@ -28,6 +28,7 @@ class WorkerEnvironment:
     kafka_bootstrap: str
     elasticsearch_url: str
     changes_topic: str
+    backfill_topic: str
     chunks_alias: str
     documents_index: str
     app_id: str
@@ -39,6 +40,7 @@ class WorkerEnvironment:
             "MMRAG_KAFKA_BOOTSTRAP": self.kafka_bootstrap,
             "MMRAG_ELASTICSEARCH_URL": self.elasticsearch_url,
             "MMRAG_CHANGES_TOPIC": self.changes_topic,
+            "MMRAG_BACKFILL_TOPIC": self.backfill_topic,
             "MMRAG_DEAD_LETTER_TOPIC": f"{self.changes_topic}.dlq",
             "MMRAG_CHANGES_PARTITIONS": str(self.partitions),
             "MMRAG_CHUNKS_ALIAS": self.chunks_alias,
@@ -107,13 +109,14 @@ class WorkerProcess:
                 values[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
         return values
 
-    async def lags(self) -> dict[int, float]:
-        """The lag this worker reports per partition it owns (empty until it answers)."""
+    async def lags(self, lane: str = "live") -> dict[int, float]:
+        """The lag this worker reports per partition it owns in ``lane`` (empty until it
+        answers)."""
         try:
             values = await self.metrics()
         except httpx.HTTPError:
             return {}
-        prefix = "mmrag_consumer_lag{partition="
+        prefix = f"mmrag_consumer_lag{{lane={lane},partition="
         return {
             int(name[len(prefix) : -1]): value
             for name, value in values.items()

@@ -18,7 +18,7 @@ from indexer.outcomes import EventOutcome
 from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
-from indexer.store import InMemoryChunkStore
+from indexer.store import ChunkOperation, DocumentWrite, InMemoryChunkStore
 
 if TYPE_CHECKING:
     from indexer.encoders.base import Vectors
@@ -60,7 +60,9 @@ class ClosingStore(InMemoryChunkStore):
         self.closed += 1
 
 
-def event(doc_id: str, revision: int, text: str | None, op: str = "upsert") -> ChangeEvent:
+def event(
+    doc_id: str, revision: int, text: str | None, op: str = "upsert", new_uri: str | None = None
+) -> ChangeEvent:
     return ChangeEvent(
         event_id=f"{doc_id}-{op}-{revision}",
         source="cms:test",
@@ -70,6 +72,7 @@ def event(doc_id: str, revision: int, text: str | None, op: str = "upsert") -> C
         revision=revision,
         content_type="text/plain" if text is not None else None,
         text=text,
+        new_uri=new_uri,
         emitted_at=NOW,
     )
 
@@ -146,3 +149,35 @@ async def test_a_pipeline_for_another_lane_shares_the_store_and_closes_nothing()
     await owner.close()
     await owner.close()
     assert store.closed == 1
+
+
+async def test_chunks_gone_from_the_store_are_restored_and_only_they_are_embedded() -> None:
+    encoder = CountingEncoder()
+    pipeline, store = await ready_pipeline(encoder)
+    text = "First part here.\n\n" + " ".join(f"word{n}" for n in range(400))
+    first = await pipeline.process([event("d", 1, text)])
+    manifest = first.manifests["d"]
+    assert len(manifest.chunk_ids) >= 2
+    lost = manifest.chunk_ids[-1]
+    await store.apply([DocumentWrite("d", [ChunkOperation("delete", lost)], manifest)])
+    embedded_before = len(encoder.texts)
+
+    again = await pipeline.process([event("d", 2, text)], first.manifests)
+    assert [o.status for o in again.outcomes] == ["restored"]
+    assert len(encoder.texts) == embedded_before + 1
+    assert again.chunks_embedded == 1
+    assert lost in store.chunks
+
+
+async def test_a_move_after_content_that_failed_fails_with_the_same_stage() -> None:
+    pipeline, store = await ready_pipeline(CountingEncoder())
+    unsupported = event("d", 1, "bytes").model_copy(update={"content_type": "x-unknown/type"})
+    moved = event("d", 2, None, "move", new_uri="https://cms.test/e")
+    result = await pipeline.process([unsupported, moved])
+    assert [(o.status, o.stage) for o in result.outcomes] == [
+        ("failed", "extract"),
+        ("failed", "extract"),
+    ]
+    assert "failed earlier in the batch" in (result.outcomes[1].reason or "")
+    assert result.manifests == {}
+    assert dict(store.chunks) == {}
