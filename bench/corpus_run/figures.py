@@ -36,6 +36,8 @@ class Freshness:
 
     seconds: tuple[float, ...] = ()
     timed_out: int = 0
+    sent_seconds: tuple[float, ...] = ()
+    """Write → the watcher's event in Kafka: the watcher's share (debounce included)."""
 
     @property
     def p50(self) -> float | None:
@@ -44,6 +46,10 @@ class Freshness:
     @property
     def p95(self) -> float | None:
         return percentile(self.seconds, 0.95)
+
+    @property
+    def sent_p50(self) -> float | None:
+        return percentile(self.sent_seconds, 0.50)
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,8 @@ def report_lines(figures: CorpusRunFigures) -> list[str]:
         f"idle freshness after the load: p50 {_seconds(idle.p50)} over {len(idle.seconds)} "
         f"edits{_timeouts(idle)} (goal p50 ≤ {IDLE_P50_GOAL_S} s: "
         f"{_verdict(_at_most(idle.p50, IDLE_P50_GOAL_S))})",
+        f"of which write → event in Kafka (watcher, debounce included): p50 "
+        f"{_seconds(live.sent_p50)} during the load, {_seconds(idle.sent_p50)} idle",
     ]
 
 

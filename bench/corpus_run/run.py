@@ -181,7 +181,13 @@ async def _load(
         bulk_watcher = DirectoryWatcher(work / name, bulk_producer, watch_settings, name)
         try:
             await asyncio.wait_for(live_watcher.ready.wait(), 60)
-            timer = EditTimer(work / LIVE_SOURCE, f"fs:{LIVE_SOURCE}", client, names.chunks_alias)
+            timer = EditTimer(
+                work / LIVE_SOURCE,
+                f"fs:{LIVE_SOURCE}",
+                client,
+                names.chunks_alias,
+                lambda: live_watcher.sent[Lane.LIVE],
+            )
             started = time.monotonic()
             outcome = await bulk_watcher.reconcile()
             console.print(

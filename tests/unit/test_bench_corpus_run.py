@@ -39,8 +39,8 @@ def _figures(**changes: object) -> CorpusRunFigures:
         "encoder": "minilm@onnx-int8",
         "bare_chunks": 600,
         "bare_s": 10.0,
-        "live": Freshness((0.6, 0.7, 1.2, 1.9), 0),
-        "idle": Freshness((0.5, 0.6, 0.7), 0),
+        "live": Freshness((0.6, 0.7, 1.2, 1.9), 0, (0.25, 0.3, 0.3)),
+        "idle": Freshness((0.5, 0.6, 0.7), 0, (0.22, 0.21)),
         "dead_letters": 2,
     }
     return CorpusRunFigures(**(base | changes))  # type: ignore[arg-type]
@@ -60,6 +60,7 @@ def test_the_report_gives_each_figure_and_says_which_goals_are_met() -> None:
     assert lines[5] == "ratio pipeline / bare encoder: 0.83× (goal ≥ 0.8: met)"
     assert "p50 0.70 s, p95 1.90 s over 4 edits (goal p95 ≤ 2.0 s: met)" in lines[6]
     assert "p50 0.60 s over 3 edits (goal p50 ≤ 0.8 s: met)" in lines[7]
+    assert lines[8].endswith("p50 0.30 s during the load, 0.21 s idle")
 
 
 def test_missed_goals_and_edits_that_never_became_searchable_are_reported() -> None:
