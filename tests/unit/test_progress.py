@@ -208,3 +208,35 @@ def test_sent_documents_are_counted_per_source_from_the_watchers_state(tmp_path:
     (state_dir / "junk.sqlite").write_text("not a database")
     assert sent_documents(state_dir) == {"fs:docs": 2}
     assert sent_documents(tmp_path / "absent") == {}
+
+
+def test_the_screen_shows_sources_lanes_and_what_is_unknown() -> None:
+    from rich.console import Console
+
+    from mmrag.progress.view import lanes_line, status_table
+
+    tracker = ProgressTracker()
+    snapshot = Snapshot(
+        at=0.0,
+        lanes=(
+            LaneReading(Lane.LIVE, "live", 0, 7, 1),
+            LaneReading(Lane.BACKFILL, "bulk", 1200, 10, 1),
+        ),
+        sources=(
+            SourceReading("cms:blog", 3, 12, None),
+            SourceReading("fs:html", 40, 900, 100),
+        ),
+        chunks_searchable=912,
+        errors=("elasticsearch: no answer in time",),
+    )
+    report = tracker.observe(snapshot)
+    console = Console(record=True, width=120)
+    console.print(status_table(report))
+    console.print(lanes_line(report))
+    text = console.export_text()
+    blog = next(line for line in text.splitlines() if "cms:blog" in line)
+    assert blog.split("│")[2].strip() == "-"  # not sent from this machine
+    assert "1,200 pending, ? events/s, ETA ?" in text
+    assert "live: 0 pending ·" in text
+    assert "chunks searchable: 912 (?/s)" in text
+    assert "elasticsearch: no answer in time" in text
