@@ -13,6 +13,10 @@ BENCHMARKS = {
     "encoders": ("bench.encoders", "fp32 vs bf16 for the text model: speed and agreement"),
     "query": ("bench.query_latency", "/search latency by concurrency over ≥ 10k chunks"),
     "faults": ("bench.faults", "SIGKILLs, ES outage, Kafka restart, hostile inputs: losses"),
+    "generations": (
+        "bench.generations",
+        "a new index generation built from the live one vs a fresh index; vectors reused",
+    ),
     "corpus": (
         "bench.corpus_run",
         "watch → Kafka → worker → ES over a real folder: chunks/s vs the bare encoder, "
