@@ -192,9 +192,9 @@ def _app(
     return create_app(
         api,
         store_settings=store,
-        encoders_factory=lambda: encoders,
         generation_settings=GenerationSettings(),
         change_log_settings=change_log or ChangeLogSettings(),
+        encoders_factory=lambda: encoders,
         llm_factory=lambda _settings: None,
         static_directory=None,
     )
@@ -437,11 +437,11 @@ async def test_health_and_metrics(indexed: Indexed, kafka_bootstrap: str, unique
     change_log = ChangeLogSettings(
         kafka_bootstrap=kafka_bootstrap,
         changes_topic=topic,
+        backfill_topic=f"{topic}.backfill",  # created empty: nothing pending there
         worker_app_id=f"group-{unique_name}",
-        backfill_topic=f"{topic}.backfill",  # never created: counts for nothing
     )
-    async with app.router.lifespan_context(app):
     app = _app(indexed.store, encoders, change_log)
+    async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             health = (await client.get("/health")).json()
@@ -450,7 +450,9 @@ async def test_health_and_metrics(indexed: Indexed, kafka_bootstrap: str, unique
     assert health["status"] == "ok", health
     assert health["elasticsearch"] in ("green", "yellow")
     assert health["kafka_lag"] == 3  # three records, nothing committed by the group
-    assert health["text_model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert health["backlog"] == {"live": 3, "backfill": 0}
+    assert health["text_model"] == encoders.text.name  # the runtime's suffix included
+    assert health["text_model"].startswith("sentence-transformers/all-MiniLM-L6-v2")
     assert health["clip_model"]
     assert 'mmrag_search_seconds_count{mode="hybrid"} 1.0' in metrics
     assert 'mmrag_api_requests_total{endpoint="/health",method="GET",status="200"} 1.0' in metrics
