@@ -218,14 +218,36 @@ def promote(
 
 
 @generations_app.command("rollback")
-def rollback() -> None:
-    """Switch the alias back to the generation that was live before (atomic)."""
+def rollback(
+    verify: Annotated[
+        bool, typer.Option(help="Verify-and-repair it against the manifests first.")
+    ] = True,
+) -> None:
+    """Switch the alias back to the generation that was live before (one request)."""
+    from indexer.encoders.settings import EncoderSettings
+    from indexer.generations.encoders import EncoderCache
     from indexer.generations.lifecycle import rollback as run_rollback
+    from indexer.generations.stored_images import StoredImageReader
+    from indexer.sources import ContentReader
+    from mmrag.bootstrap import load
 
-    async def work(_: Any, registry: Any) -> tuple[str, str | None]:
-        return await run_rollback(registry)
+    async def work(settings: Any, registry: Any) -> Any:
+        if not verify:
+            return await run_rollback(registry)
+        reader = ContentReader(settings)
+        try:
+            cache = EncoderCache(load(EncoderSettings, os.environ))
+            images = StoredImageReader(reader, settings)
+            return await run_rollback(registry, settings, cache, images)
+        finally:
+            await reader.close()
 
-    live, left = _run(work)
+    live, left, repaired = _run(work)
+    if repaired is not None:
+        Console().print(
+            f"verified {live}: {repaired.copied} chunks copied, {repaired.deleted} deleted, "
+            f"{repaired.refreshed} refreshed"
+        )
     Console().print(f"{live} is live again ({left} kept)")
 
 

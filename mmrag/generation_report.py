@@ -26,39 +26,27 @@ def generations_json(generations: Sequence[Generation]) -> list[dict[str, Any]]:
 
 
 def generations_table(generations: Sequence[Generation]) -> Table:
-    table = Table(title="Index generations")
-    for column in (
-        "name",
-        "state",
-        "text model",
-        "CLIP model",
-        "chunking",
-        "chunks",
-        "size",
-        "created",
-        "build",
-        "eval",
-    ):
+    table = Table(title="Index generations (* live)")
+    for column in ("generation", "models", "chunks", "created", "build", "eval"):
         table.add_column(column, overflow="fold")
     for g in generations:
         config, build = g.meta.config, g.meta.build
-        progress = (
-            f"{build.documents_done}/{build.documents_total} docs, {build.reused_share:.0%} reused"
-            if build.documents_total
-            else ""
-        )
+        progress = ""
+        if build.documents_total:
+            eta = build.eta_seconds()
+            progress = (
+                f"{build.documents_done}/{build.documents_total} docs\n"
+                f"{build.reused_share:.0%} vectors reused" + (f"\nETA {eta:.0f} s" if eta else "")
+            )
         figures = g.meta.evaluation.get(g.name, {})
         table.add_row(
-            g.name + (" *" if g.live else ""),
-            g.meta.state,
-            f"{config.text_model} ({config.runtime})",
-            config.clip_model or "—",
-            config.chunking or "—",
-            str(g.chunks),
-            f"{g.size_bytes / 1e6:.1f} MB",
-            g.meta.created.strftime("%Y-%m-%d %H:%M"),
+            f"{g.name}{' *' if g.live else ''}\n{g.meta.state}",
+            f"text {config.text_model}\nCLIP {config.clip_model or '—'}\n"
+            f"{config.runtime} · {config.chunking or 'chunking not recorded'}",
+            f"{g.chunks}\n{g.size_bytes / 1e6:.1f} MB",
+            g.meta.created.strftime("%Y-%m-%d %H:%M") if g.meta.created else "—",
             progress,
-            " ".join(f"{m} {figures[m]:.3f}" for m in GATED_METRICS if m in figures),
+            "\n".join(f"{m} {figures[m]:.3f}" for m in GATED_METRICS if m in figures),
         )
     return table
 

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from indexer.encoders.base import Encoders
+from indexer.encoders.settings import EncoderSettings
 from indexer.generations.copying import ChunkCopier
 from indexer.generations.elastic_io import bulk
 from indexer.generations.encoders import EncoderCache
@@ -33,6 +35,7 @@ from indexer.generations.registry import Generation, GenerationRegistry
 from indexer.generations.stored_images import StoredImageReader
 from indexer.manifest import Manifest
 from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from indexer.store.errors import GenerationMismatch
 from indexer.store.mappings import VectorSpace
@@ -53,7 +56,11 @@ class GenerationFanout:
         images: StoredImageReader | None,
         *,
         refresh_s: float = 5.0,
+        reader: ContentReader | None = None,
     ) -> None:
+        """``reader``: closed with this store (the one behind ``images``, when it is
+        this store's own)."""
+        self._reader = reader
         self._store = store
         self._settings = settings
         self._cache = cache
@@ -84,6 +91,8 @@ class GenerationFanout:
 
     async def close(self) -> None:
         await self._store.close()
+        if self._reader is not None:
+            await self._reader.close()
 
     async def generations(self) -> list[Generation]:
         """The alias's generations, live first (re-read every ``refresh_s``)."""
@@ -189,6 +198,21 @@ class GenerationFanout:
             )
             for write in writes
         ]
+
+
+def dual_writing_store(
+    settings: IndexerSettings, encoder_settings: EncoderSettings, encoders: Encoders
+) -> GenerationFanout:
+    """The worker's store: every generation written, ``encoders`` (the configured ones,
+    already loaded) reused for the generations that name them."""
+    reader = ContentReader(settings)
+    return GenerationFanout(
+        ElasticsearchStore(settings),
+        settings,
+        EncoderCache(encoder_settings, seed=encoders),
+        StoredImageReader(reader, settings),
+        reader=reader,
+    )
 
 
 def _made_with(body: dict[str, Any]) -> tuple[Any, Any]:

@@ -14,7 +14,7 @@ from indexer.encoders.settings import EncoderSettings
 from indexer.generations.builder import GenerationBuilder, ProgressCallback, verify_and_repair
 from indexer.generations.copying import ChunkCopier
 from indexer.generations.elastic_io import pages
-from indexer.generations.encoders import EncoderCache, configured_runtime, model_of, runtime_of
+from indexer.generations.encoders import EncoderCache, configured_runtime, model_of
 from indexer.generations.gate import GateDecision, decide_promotion
 from indexer.generations.meta import BuildProgress, GenerationConfig, GenerationMeta
 from indexer.generations.registry import (
@@ -38,9 +38,11 @@ Evaluate = Callable[[Generation, Encoders], Awaitable[dict[str, float]]]
 @dataclass(frozen=True)
 class BuildRequest:
     text_model: str | None = None
+    """A model id or directory; a runtime suffix (``@onnx-int8``, ``@bf16``) runs it so."""
     clip_model: str | None = None
-    """``""``: no CLIP model in the new generation."""
+    """As ``text_model``; ``""``: no CLIP model in the new generation."""
     runtime: str | None = None
+    """One runtime for both encoders (``torch``, ``onnx``, ``onnx-int8``)."""
     chunk_max_tokens: int | None = None
 
 
@@ -81,20 +83,33 @@ async def plan_build(
 
     live = await registry.live()
     current = live.meta.config
-    clip = model_of(current.clip_model) if current.clip_model else ""
-    if request.clip_model is not None:
-        clip = request.clip_model
-    runtime = request.runtime or runtime_of(current.text_model, current.runtime)
-    wanted = base.model_copy(
-        update={
-            "text_model": request.text_model or model_of(current.text_model),
-            "clip_model": clip,
-            "encoder_runtime": runtime,
-            "clip_required": bool(clip),
-        }
-    )
-    encoders = await asyncio.to_thread(load_encoders, wanted)
-    cache.add(encoders)
+    if request.runtime:  # one runtime for both encoders: load them as the worker would
+        clip = model_of(current.clip_model) if current.clip_model else ""
+        if request.clip_model is not None:
+            clip = model_of(request.clip_model)
+        wanted = base.model_copy(
+            update={
+                "text_model": model_of(request.text_model or current.text_model),
+                "clip_model": clip,
+                "encoder_runtime": request.runtime,
+                "clip_required": bool(clip),
+            }
+        )
+        encoders = await asyncio.to_thread(load_encoders, wanted)
+        cache.add(encoders)
+        runtime = configured_runtime(wanted)
+    else:  # encoder names (``x@onnx-int8``, ``x@bf16``) choose each one's runtime
+        clip_name = current.clip_model
+        if request.clip_model is not None:
+            clip_name = request.clip_model or None
+        draft = GenerationConfig(
+            text_model=request.text_model or current.text_model,
+            text_dimensions=current.text_dimensions,
+            clip_model=clip_name,
+            runtime=current.runtime,
+        )
+        encoders = await asyncio.to_thread(cache.encoders, draft)
+        runtime = current.runtime
     max_tokens = request.chunk_max_tokens or settings.chunk_max_tokens
     source_chunking = await live_chunking(registry, settings.documents_index, live)
     target = GenerationConfig(
@@ -102,7 +117,7 @@ async def plan_build(
         text_dimensions=encoders.text.dimensions,
         clip_model=encoders.clip.name if encoders.clip else None,
         clip_dimensions=encoders.clip.dimensions if encoders.clip else None,
-        runtime=configured_runtime(wanted),
+        runtime=runtime,
         chunking=chunking_version(encoders, settings, max_tokens),
     )
     plan = plan_reuse(current.model_copy(update={"chunking": source_chunking}), target)
@@ -224,8 +239,18 @@ async def promote(
     return Promotion(chosen.name, live.name, repaired, scores, decision, switched)
 
 
-async def rollback(registry: GenerationRegistry) -> tuple[str, str | None]:
-    """Back to the generation that was live before; returns (now live, left)."""
+async def rollback(
+    registry: GenerationRegistry,
+    settings: IndexerSettings | None = None,
+    cache: EncoderCache | None = None,
+    images: StoredImageReader | None = None,
+) -> tuple[str, str | None, RepairTotals | None]:
+    """Back to the generation that was live before, in one alias request; returns (now
+    live, left, repairs). With ``settings`` and ``cache`` it is first verified and
+    repaired like a promotion's candidate (the dual write kept it current; this checks)."""
     target = rollback_target(await registry.list())
+    repaired = None
+    if settings is not None and cache is not None:
+        repaired = await verify(registry, settings, cache, target.name, images)
     left = await registry.switch(target.name)
-    return target.name, left
+    return target.name, left, repaired

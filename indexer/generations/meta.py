@@ -90,7 +90,8 @@ class GenerationMeta(BaseModel):
 
     config: GenerationConfig
     state: State = "building"
-    created: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    created: datetime | None = Field(default_factory=lambda: datetime.now(UTC))
+    """``None``: made before generations were recorded."""
     build: BuildProgress = Field(default_factory=BuildProgress)
     evaluation: dict[str, dict[str, float]] = Field(default_factory=dict)
     """The last promotion gate's figures: ``{generation name: {metric: value}}``."""
@@ -120,7 +121,7 @@ class GenerationMeta(BaseModel):
                 chunking=section.pop("chunking", None),
             )
             if not section:
-                return cls(config=config, state="live" if live else "retired")
+                return cls(config=config, state="live" if live else "retired", created=None)
             return cls.model_validate({"config": config, **section})
         except (KeyError, ValidationError) as error:
             raise GenerationMetaError(f"unreadable generation _meta: {error}") from error

@@ -314,8 +314,10 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert await _assert_matches_manifests(es, settings, name) > 0
             assert await _assert_matches_manifests(es, settings, first) > 0  # dual write
 
-            back, left = await rollback(registry)
+            back, left, repaired = await rollback(registry, settings, cache, images)
             assert (back, left) == (first, name)
+            assert repaired is not None
+            assert repaired.copied + repaired.deleted == 0  # the dual write kept it exact
             assert await registry.live_name() == first
             assert await _assert_matches_manifests(es, settings, first) > 0
             await asyncio.sleep(6)

@@ -1,0 +1,162 @@
+"""How long building a new index generation takes next to indexing the same corpus fresh,
+and the share of vectors reused, for a CLIP-only and a text-only change.
+
+On a real corpus slice (the first ``--pages`` pages of the PostgreSQL manual, in name
+order) indexed through the real pipeline (MiniLM torch fp32 and a tiny random CLIP: the
+only CLIP weights that load offline, so CLIP costs here are a floor): then a generation
+for another tiny random CLIP (CLIP-only: text vectors copied) and one for MiniLM on ONNX
+Runtime int8 (text-only: CLIP vectors copied). One process, one Elasticsearch; uuid-named
+indexes, deleted afterwards.
+
+    python -m bench.generations [--pages 100] [--elasticsearch-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from elasticsearch import AsyncElasticsearch
+from rich.console import Console
+from rich.table import Table
+
+from indexer.encoders.loading import load_encoders
+from indexer.encoders.settings import EncoderSettings
+from indexer.encoders.tiny_clip import build_tiny_random_clip
+from indexer.events import ChangeEvent, Operation, derive_doc_id
+from indexer.generations.encoders import EncoderCache
+from indexer.generations.fanout import GenerationFanout
+from indexer.generations.lifecycle import BuildRequest, plan_build, run_build, start_or_resume
+from indexer.generations.meta import BuildProgress
+from indexer.generations.registry import GenerationRegistry
+from indexer.generations.stored_images import StoredImageReader
+from indexer.pipeline import IndexingPipeline
+from indexer.settings import IndexerSettings
+from indexer.sources import ContentReader
+from indexer.store.elasticsearch import ElasticsearchStore
+
+console = Console()
+CORPUS = Path.home() / ".cache/mmrag/corpora/postgresql-doc-15/usr/share/doc/postgresql-doc-15/html"
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+SOURCE = "fs:bench-generations"
+
+
+def _events(folder: Path) -> list[ChangeEvent]:
+    return [
+        ChangeEvent(
+            event_id=f"bench-{path.name}",
+            source=SOURCE,
+            doc_id=derive_doc_id(SOURCE, path.as_uri()),
+            op=Operation.UPSERT,
+            uri=path.as_uri(),
+            revision=1,
+            content_type="text/html",
+            emitted_at=datetime.now(UTC),
+        )
+        for path in sorted(folder.glob("*.html"))
+    ]
+
+
+async def run(pages: int, corpus: Path, es_url: str, batch: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="mmrag-bench-generations-"))
+    folder = work / "pages"
+    folder.mkdir()
+    for path in sorted(corpus.glob("*.html"))[:pages]:
+        shutil.copy(path, folder / path.name)
+    clip_a = build_tiny_random_clip(work / "clip-a", seed=0)
+    clip_b = build_tiny_random_clip(work / "clip-b", seed=1)
+    name = f"bench-gen-{uuid.uuid4().hex[:10]}"
+    settings = IndexerSettings(
+        elasticsearch_url=es_url,
+        chunks_alias=f"{name}-chunks",
+        documents_index=f"{name}-documents",
+        allowed_roots=(folder,),
+        refresh="false",
+    )
+    encoder_settings = EncoderSettings(clip_model=str(clip_a), encoder_runtime="torch")
+    encoders = load_encoders(encoder_settings)
+    cache = EncoderCache(encoder_settings, seed=encoders)
+    es = AsyncElasticsearch(es_url, request_timeout=120)
+    reader = ContentReader(settings)
+    images = StoredImageReader(reader, settings)
+    store = GenerationFanout(ElasticsearchStore(settings), settings, cache, images)
+    pipeline = IndexingPipeline(settings, store, encoders, reader)
+    registry = GenerationRegistry(es, settings.chunks_alias)
+    rows: list[tuple[str, float, BuildProgress | None]] = []
+    try:
+        await pipeline.setup()
+        events = _events(folder)
+        started = time.perf_counter()
+        for start in range(0, len(events), batch):
+            await pipeline.process(events[start : start + batch])
+        fresh = time.perf_counter() - started
+        await es.indices.refresh(index=settings.chunks_alias)
+        chunks = (await es.count(index=settings.chunks_alias))["count"]
+        rows.append((f"fresh index ({len(events)} pages, {chunks} chunks)", fresh, None))
+        console.print(f"fresh index: {fresh:.1f} s for {chunks} chunks")
+        for label, request in (
+            ("CLIP-only change (tiny CLIP seed 0 → 1)", BuildRequest(clip_model=str(clip_b))),
+            (
+                "text-only change (MiniLM torch → @onnx-int8)",
+                BuildRequest(text_model=MINILM + "@onnx-int8"),
+            ),
+        ):
+            _, target, _ = await plan_build(registry, settings, encoder_settings, cache, request)
+            generation = await start_or_resume(registry, target)
+            started = time.perf_counter()
+            progress = await run_build(registry, settings, cache, generation, images, page_size=20)
+            rows.append((label, time.perf_counter() - started, progress))
+            console.print(f"{label}: {rows[-1][1]:.1f} s")
+    finally:
+        await pipeline.close()
+        found = await es.indices.get(index=f"{name}-*", ignore_unavailable=True)
+        if found.body:
+            await es.indices.delete(index=",".join(found.body))
+        await es.close()
+        shutil.rmtree(work, ignore_errors=True)
+    table = Table(title="Generation build vs fresh index (same corpus, same process)")
+    for column in (
+        "run",
+        "seconds",
+        "× fresh",
+        "vectors reused",
+        "text reused/embedded",
+        "CLIP reused/embedded",
+    ):
+        table.add_column(column)
+    for label, seconds, built in rows:
+        if built is None:
+            table.add_row(label, f"{seconds:.1f}", "1.00", "", "", "")
+            continue
+        progress = built
+        table.add_row(
+            label,
+            f"{seconds:.1f}",
+            f"{seconds / fresh:.2f}",
+            f"{progress.reused_share:.0%}",
+            f"{progress.text_vectors_reused}/{progress.text_vectors_embedded}",
+            f"{progress.clip_vectors_reused}/{progress.clip_vectors_embedded}",
+        )
+    console.print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--elasticsearch-url", default="http://127.0.0.1:19200")
+    parser.add_argument("--batch", type=int, default=20, help="events per pipeline batch")
+    args = parser.parse_args()
+    if not args.corpus.is_dir():
+        raise SystemExit(f"no corpus at {args.corpus}: run `mmrag corpus fetch postgresql-doc-15`")
+    asyncio.run(run(args.pages, args.corpus, args.elasticsearch_url, args.batch))
+
+
+if __name__ == "__main__":
+    main()
