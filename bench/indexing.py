@@ -130,13 +130,17 @@ async def freshness(
     suffix = uuid.uuid4().hex[:8]
     topic = f"bench.{suffix}"
     stream_settings = StreamSettings(
-        kafka_bootstrap=kafka, changes_topic=topic, dead_letter_topic=f"{topic}.dlq"
+        kafka_bootstrap=kafka,
+        changes_topic=topic,
+        backfill_topic=f"{topic}.backfill",
+        dead_letter_topic=f"{topic}.dlq",
     )
     await ensure_topics(stream_settings)
     environment = WorkerEnvironment(
         kafka_bootstrap=kafka,
         elasticsearch_url=es_url,
         changes_topic=topic,
+        backfill_topic=f"{topic}.backfill",
         chunks_alias=f"bench-{suffix}-chunks",
         documents_index=f"bench-{suffix}-documents",
         app_id=f"bench-{suffix}",

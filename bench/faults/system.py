@@ -83,6 +83,7 @@ class System:
         return StreamSettings(
             kafka_bootstrap=self.stack.kafka_bootstrap,
             changes_topic=self.topic,
+            backfill_topic=f"{self.topic}.backfill",
             dead_letter_topic=self.dead_letter_topic,
             changes_partitions=PARTITIONS,
         )
@@ -95,6 +96,7 @@ class System:
             kafka_bootstrap=self.stack.kafka_bootstrap,
             elasticsearch_url=indexer.elasticsearch_url,
             changes_topic=self.topic,
+            backfill_topic=f"{self.topic}.backfill",
             chunks_alias=indexer.chunks_alias,
             documents_index=indexer.documents_index,
             app_id=self.app_id,
