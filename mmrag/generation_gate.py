@@ -1,13 +1,19 @@
 """The promotion gate's evaluation: the labelled set against one generation, through the
 real query API run in-process (``create_app`` pointed at that generation's index, with
-that generation's encoders), so the figures are those ``mmrag eval`` would measure."""
+that generation's encoders), so the figures are those ``mmrag eval`` would measure.
+
+The evaluator is synchronous (one question at a time); it runs in a worker thread and
+each of its requests is sent, on the event loop, to the app through an ASGI transport.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+import httpx
 
 from indexer.encoders.base import Encoders
 from indexer.generations.registry import Generation
@@ -19,11 +25,12 @@ from mmrag.evaluation.runs import RunSpec
 GATE_RUN = RunSpec("hybrid", "hybrid (API default)", "hybrid", None)
 
 
-class InProcessApi:
-    """``SearchApi`` over an in-process app (starlette's test client runs its lifespan)."""
+class LoopBridgedApi:
+    """``SearchApi`` for a thread: each request runs on ``loop`` with an async client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
         self._client = client
+        self._loop = loop
 
     def search(self, body: dict[str, Any]) -> Timed:
         return self._post("/search", body)
@@ -33,7 +40,8 @@ class InProcessApi:
 
     def _post(self, path: str, body: dict[str, Any]) -> Timed:
         started = time.perf_counter()
-        response = self._client.post(path, json=body)
+        request = self._client.post(path, json=body)
+        response = asyncio.run_coroutine_threadsafe(request, self._loop).result()
         elapsed_ms = (time.perf_counter() - started) * 1000
         payload = response.json()
         if response.status_code >= 400:
@@ -43,7 +51,7 @@ class InProcessApi:
         return Timed(payload, elapsed_ms)
 
 
-def evaluate_generation(
+async def evaluate_generation(
     generation: str,
     encoders: Encoders,
     questions: Sequence[LabelledQuestion],
@@ -52,8 +60,6 @@ def evaluate_generation(
     k: int = 10,
 ) -> dict[str, float]:
     """The gate run's metrics (``recall@5``, ``mrr@10`` …) on ``generation``."""
-    from fastapi.testclient import TestClient
-
     from mmrag.evaluation.runner import Evaluator
     from query_api.app import create_app
 
@@ -65,17 +71,21 @@ def evaluate_generation(
         encoders_factory=lambda: encoders,
         static_directory=None,
     )
-    with TestClient(app) as client:
-        result = Evaluator(InProcessApi(client), k=k).run(questions, GATE_RUN)
+    loop = asyncio.get_running_loop()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gate") as client:
+            evaluator = Evaluator(LoopBridgedApi(client, loop), k=k)
+            result = await asyncio.to_thread(evaluator.run, questions, GATE_RUN)
     return dict(result.metrics)
 
 
-def gate_evaluator(questions: Sequence[LabelledQuestion], configuration: ApiConfiguration) -> Any:
+def gate_evaluator(
+    questions: Sequence[LabelledQuestion], configuration: ApiConfiguration
+) -> Callable[[Generation, Encoders], Awaitable[dict[str, float]]]:
     """The ``evaluate`` callable ``indexer.generations.lifecycle.promote`` takes."""
 
     async def evaluate(generation: Generation, encoders: Encoders) -> dict[str, float]:
-        return await asyncio.to_thread(
-            evaluate_generation, generation.name, encoders, questions, configuration
-        )
+        return await evaluate_generation(generation.name, encoders, questions, configuration)
 
     return evaluate

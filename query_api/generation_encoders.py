@@ -15,7 +15,7 @@ import logging
 import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from elasticsearch import AsyncElasticsearch
 
@@ -62,6 +62,29 @@ def serves(encoders: Encoders, space: IndexSpace) -> bool:
     clip = encoders.clip.name if encoders.clip else None
     text_ok = same_model(space.text_model, encoders.text.name)
     return text_ok and (space.clip_model is None or same_model(space.clip_model, clip))
+
+
+async def index_build(client: AsyncElasticsearch, alias: str) -> dict[str, Any] | None:
+    """The newest generation being built or ready (for ``/health``), or ``None``; never
+    raises (a health check reports what it can)."""
+    try:
+        found = await GenerationRegistry(client, alias).list()
+    except Exception as error:
+        logger.warning("index_build_unknown error=%s", error)
+        return None
+    pending = [g for g in found if not g.live and g.meta.state in ("building", "ready")]
+    if not pending:
+        return None
+    newest = pending[-1]
+    build = newest.meta.build
+    return {
+        "generation": newest.name,
+        "state": newest.meta.state,
+        "documents_done": build.documents_done,
+        "documents_total": build.documents_total,
+        "eta_s": build.eta_seconds(),
+        "vectors_reused": round(build.reused_share, 3),
+    }
 
 
 class GenerationEmbedders:

@@ -22,6 +22,7 @@ from query_api.answering import (
     passages_from,
 )
 from query_api.documents import load_document
+from query_api.generation_encoders import index_build
 from query_api.health import elasticsearch_status
 from query_api.hits import to_hit
 from query_api.images import decode_query_image
@@ -34,6 +35,7 @@ from query_api.schemas import (
     Backlog,
     DocumentResponse,
     HealthResponse,
+    IndexBuild,
     SearchResponse,
 )
 from query_api.search_input import read_search_input
@@ -210,6 +212,7 @@ async def health(found: Services) -> HealthResponse:
         elasticsearch_status(found.client), found.lag.lag(), found.lag.backlog()
     )
     problems = await found.problems()
+    build = await index_build(found.client, found.store.chunks_alias)
     healthy = elasticsearch in ("green", "yellow") and not problems
     return HealthResponse(
         status="ok" if healthy else "degraded",
@@ -219,6 +222,7 @@ async def health(found: Services) -> HealthResponse:
         text_model=found.encoders.text.name,
         clip_model=found.encoders.clip.name if found.encoders.clip else None,
         llm=found.generation.llm_name,
+        index_build=IndexBuild(**build) if build is not None else None,
         problems=problems,
     )
 

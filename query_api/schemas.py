@@ -225,6 +225,19 @@ class Backlog(BaseModel):
     """Bulk work (scans, resends, replays) not yet searchable."""
 
 
+class IndexBuild(BaseModel):
+    """A new index generation being built (``mmrag generations build``) or ready to
+    promote."""
+
+    generation: str
+    state: str
+    documents_done: int
+    documents_total: int
+    eta_s: float | None
+    vectors_reused: float
+    """Share of the vectors copied rather than embedded again."""
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok", "degraded"]
     elasticsearch: str
@@ -237,6 +250,8 @@ class HealthResponse(BaseModel):
     llm: str | None
     """The LLM's name once loaded (it loads on the first question); ``None`` before, or
     when answers are extractive."""
+    index_build: IndexBuild | None = None
+    """The newest generation that is not live and not retired, if any."""
     problems: list[str] = Field(default_factory=list)
     """Why the status is ``degraded`` besides Elasticsearch: models that differ from the
     index's, an LLM that failed to load."""

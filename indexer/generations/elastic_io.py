@@ -11,7 +11,12 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from indexer.errors import StoreUnavailable
-from indexer.store.errors import found_items, is_unavailable
+from indexer.store.errors import (
+    ELASTICSEARCH_ERRORS,
+    found_items,
+    is_unavailable,
+    store_unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +86,22 @@ async def bulk(
     failures: dict[str, str] = {}
     if not actions:
         return failures
+    try:
+        await _bulk(client, actions, refresh, failures)
+    except ELASTICSEARCH_ERRORS as error:
+        unavailable = store_unavailable(error, "writing a generation")
+        if unavailable is None:
+            raise
+        raise unavailable from error
+    return failures
+
+
+async def _bulk(
+    client: AsyncElasticsearch,
+    actions: list[dict[str, Any]],
+    refresh: str,
+    failures: dict[str, str],
+) -> None:
     async for ok, item in async_streaming_bulk(
         client,
         actions,
@@ -103,4 +124,3 @@ async def bulk(
         if is_unavailable(status, kind):
             raise StoreUnavailable(f"{operation} refused with {status}: {reason}")
         failures[str(result.get("_id"))] = f"{operation} failed ({status}): {reason}"
-    return failures

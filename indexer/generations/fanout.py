@@ -37,7 +37,7 @@ from indexer.manifest import Manifest
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
-from indexer.store.errors import GenerationMismatch
+from indexer.store.errors import ELASTICSEARCH_ERRORS, GenerationMismatch, store_unavailable
 from indexer.store.mappings import VectorSpace
 from indexer.store.records import ChunkOperation, DocumentWrite
 
@@ -98,7 +98,13 @@ class GenerationFanout:
         """The alias's generations, live first (re-read every ``refresh_s``)."""
         now = time.monotonic()
         if now - self._read_at >= self._refresh_s or not self._known:
-            found = await self._registry.list()
+            try:
+                found = await self._registry.list()
+            except ELASTICSEARCH_ERRORS as error:
+                unavailable = store_unavailable(error, "reading the index generations")
+                if unavailable is None:
+                    raise
+                raise unavailable from error
             self._known = sorted(found, key=lambda g: not g.live)
             self._read_at = now
         return self._known

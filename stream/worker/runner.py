@@ -10,11 +10,11 @@ from typing import Any
 from indexer.dead_letters import DeadLetter
 from indexer.encoders.loading import load_encoders
 from indexer.encoders.settings import EncoderSettings
+from indexer.generations.fanout import dual_writing_store
 from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
 from indexer.source_retry import SourceRetry
 from indexer.sources import ContentReader
-from indexer.store.elasticsearch import ElasticsearchStore
 from stream.lanes import Lane
 from stream.settings import StreamSettings
 from stream.topics import ensure_topics
@@ -55,7 +55,9 @@ def run_worker(
         send_dead_letter: Callable[[DeadLetter], Awaitable[None]], manifests: Any
     ) -> dict[Lane, ChangeBatchProcessor]:
         live_encoders, backfill_encoders = lane_encoders(encoders, worker_settings.encode_sub_batch)
-        store = ElasticsearchStore(indexer_settings)
+        # Every index generation gets each change, with its own models' vectors (a new
+        # one being built, the one kept for a rollback): docs/architecture.md.
+        store = dual_writing_store(indexer_settings, encoder_settings, encoders)
         live = IndexingPipeline(
             indexer_settings,
             store,

@@ -38,6 +38,7 @@ from indexer.generations.lifecycle import (
     run_build,
     start_or_resume,
 )
+from indexer.generations.meta import BuildProgress
 from indexer.generations.reembed import text_model_input
 from indexer.generations.registry import GenerationRegistry
 from indexer.generations.stored_images import StoredImageReader
@@ -84,6 +85,10 @@ QUESTIONS = [
 ]
 VICTIMS = 8
 ROUNDS_AFTER_PROMOTION = 2
+
+
+class BuildInterrupted(Exception):
+    pass
 
 
 def _event(path: Path, revision: int, op: Operation = Operation.UPSERT) -> ChangeEvent:
@@ -271,7 +276,30 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert (live.name, plan.text, plan.clip) == (first, "copy", "embed")
             name = await start_or_resume(registry, target)
             rounds_before = rounds
-            progress = await run_build(registry, settings, cache, name, images, page_size=2)
+
+            def interrupt(_: BuildProgress) -> None:
+                raise BuildInterrupted
+
+            with pytest.raises(BuildInterrupted):  # a build killed after its first page
+                await run_build(
+                    registry, settings, cache, name, images, page_size=2, on_progress=interrupt
+                )
+            saved = (await registry.get(name)).meta
+            assert saved.state == "building"
+            assert saved.build.documents_done == 2
+            assert saved.build.cursor is not None
+            assert await start_or_resume(registry, target) == name  # the same one, resumed
+            seen: list[int] = []
+            progress = await run_build(
+                registry,
+                settings,
+                cache,
+                name,
+                images,
+                page_size=2,
+                on_progress=lambda p: seen.append(p.documents_done),
+            )
+            assert seen[0] == 4  # it went on after the saved page, not from the start
             rounds_during_build = rounds - rounds_before
             assert progress.finished
             assert progress.documents_done >= len(STABLE)
@@ -281,6 +309,11 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert progress.clip_vectors_reused == 0
             assert progress.images_unreadable == 0
             rounds_at_promotion = rounds
+            build = (await client.get("/health")).json()["index_build"]
+            assert build["generation"] == name
+            assert build["state"] == "ready"
+            assert build["documents_done"] == progress.documents_done
+            assert build["vectors_reused"] == pytest.approx(progress.reused_share, abs=0.001)
 
             labelled = "\n".join(
                 json.dumps({"id": i, "question": q, "expected": [e], "split": "held"})
@@ -302,6 +335,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert promotion.scores[first]["recall@5"] >= 0.8  # MiniLM finds them
             assert (await registry.get(name)).meta.evaluation == promotion.scores
             assert await registry.live_name() == name
+            assert (await client.get("/health")).json()["index_build"] is None
 
             wanted_rounds = min(VICTIMS, rounds_at_promotion + ROUNDS_AFTER_PROMOTION)
             await asyncio.wait_for(after_rounds(wanted_rounds), 120)  # changes after it too
