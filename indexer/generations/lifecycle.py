@@ -127,9 +127,11 @@ async def plan_build(
 
 
 async def start_or_resume(registry: GenerationRegistry, target: GenerationConfig) -> str:
-    """An unfinished generation of this configuration (resumed), else a new one."""
+    """A generation of this configuration that is building (resumed) or ready (nothing
+    left to do), else a new one."""
     for generation in await registry.list():
-        if generation.meta.state == "building" and _same(generation.meta.config, target):
+        pending = generation.meta.state in ("building", "ready") and not generation.live
+        if pending and _same(generation.meta.config, target):
             logger.info("generation_resuming name=%s", generation.name)
             return generation.name
     return await registry.create(GenerationMeta(config=target))

@@ -300,6 +300,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
                 on_progress=lambda p: seen.append(p.documents_done),
             )
             assert seen[0] == 4  # it went on after the saved page, not from the start
+            assert await start_or_resume(registry, target) == name  # ready: not built again
             rounds_during_build = rounds - rounds_before
             assert progress.finished
             assert progress.documents_done >= len(STABLE)

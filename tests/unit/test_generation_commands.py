@@ -1,0 +1,63 @@
+"""``mmrag generations``: what is refused before anything is asked of Elasticsearch, and
+the tables it prints (pure)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from typer.testing import CliRunner
+
+from indexer.generations.gate import decide_promotion
+from indexer.generations.lifecycle import Promotion
+from indexer.generations.meta import BuildProgress, GenerationConfig, GenerationMeta
+from indexer.generations.registry import Generation
+from indexer.generations.repair import RepairTotals
+from mmrag.cli import app
+from mmrag.generation_report import generations_json, generations_table, promotion_table
+
+CONFIG = GenerationConfig(text_model="minilm", text_dimensions=384, clip_model="clip-b")
+
+
+def _text(renderable: object) -> str:
+    console = Console(width=200, record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_promote_without_a_gate_or_force_is_refused() -> None:
+    result = CliRunner().invoke(app, ["generations", "promote"])
+    assert result.exit_code == 2
+    assert "--eval-set" in result.output
+
+
+def test_the_list_shows_state_models_progress_and_eval() -> None:
+    building = GenerationMeta(
+        config=CONFIG,
+        state="building",
+        build=BuildProgress(
+            documents_total=10, documents_done=4, seconds=8.0, text_vectors_reused=4
+        ),
+        evaluation={"g-2": {"recall@5": 0.9, "mrr@10": 0.75}},
+    )
+    generations = [
+        Generation("g-1", GenerationMeta(config=CONFIG, state="live"), live=True, chunks=12),
+        Generation("g-2", building, live=False, chunks=5, size_bytes=2_000_000),
+    ]
+    text = _text(generations_table(generations))
+    assert "g-1 *" in text
+    assert "4/10 docs" in text
+    assert "ETA 12 s" in text
+    assert "recall@5 0.900" in text
+    rows = generations_json(generations)
+    assert [row["live"] for row in rows] == [True, False]
+    assert rows[1]["build"]["documents_done"] == 4
+
+
+def test_the_gate_table_shows_both_generations_and_the_verdict() -> None:
+    scores = {"g-1": {"recall@5": 0.8, "mrr@10": 0.7}, "g-2": {"recall@5": 0.6, "mrr@10": 0.7}}
+    decision = decide_promotion(scores["g-1"], scores["g-2"], tolerance=0.05)
+    promotion = Promotion("g-2", "g-1", RepairTotals(), scores, decision, switched=False)
+    text = _text(promotion_table(promotion))
+    assert "recall@5 (gated)" in text
+    assert "0.800" in text
+    assert "0.600" in text
+    assert "gate FAILED" in text
