@@ -26,8 +26,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from elasticsearch import AsyncElasticsearch
+
 from indexer.encoders.base import Encoders
-from indexer.encoders.settings import EncoderSettings
 from indexer.generations.copying import ChunkCopier
 from indexer.generations.elastic_io import bulk
 from indexer.generations.encoders import EncoderCache
@@ -206,19 +207,55 @@ class GenerationFanout:
         ]
 
 
-def dual_writing_store(
-    settings: IndexerSettings, encoder_settings: EncoderSettings, encoders: Encoders
-) -> GenerationFanout:
-    """The worker's store: every generation written, ``encoders`` (the configured ones,
-    already loaded) reused for the generations that name them."""
+def dual_writing_store(settings: IndexerSettings, cache: EncoderCache) -> GenerationFanout:
+    """The worker's store: every generation written, each with encoders from ``cache``
+    (seeded with the ones the worker loaded)."""
     reader = ContentReader(settings)
     return GenerationFanout(
         ElasticsearchStore(settings),
         settings,
-        EncoderCache(encoder_settings, seed=encoders),
+        cache,
         StoredImageReader(reader, settings),
         reader=reader,
     )
+
+
+async def live_generation_encoders(
+    settings: IndexerSettings, cache: EncoderCache, configured: Encoders
+) -> Encoders:
+    """The encoders of the live generation (the configured ones when nothing is indexed
+    yet, or when they are the live generation's): after a promotion the worker embeds
+    with the new generation's models without being reconfigured."""
+    client = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30)
+    registry = GenerationRegistry(client, settings.chunks_alias)
+    try:
+        await client.cluster.health(wait_for_status="yellow", timeout="30s")
+        live = next((g for g in await registry.list() if g.live), None)
+    except ELASTICSEARCH_ERRORS as error:
+        unavailable = store_unavailable(error, "reading the live generation")
+        if unavailable is None:
+            raise
+        raise unavailable from error
+    finally:
+        await client.close()
+    if live is None:
+        return configured
+    config = live.meta.config
+    clip = configured.clip.name if configured.clip else None
+    if (config.text_model, config.clip_model) == (configured.text.name, clip):
+        return configured
+    logger.warning(
+        "worker_follows_live_generation live=%s text_model=%s clip_model=%s "
+        "configured_text_model=%s configured_clip_model=%s: build a generation for the "
+        "configured models (mmrag generations build) to use them",
+        live.name,
+        config.text_model,
+        config.clip_model,
+        configured.text.name,
+        clip,
+    )
+    encoders = await asyncio.to_thread(cache.encoders, config)
+    return Encoders(text=encoders.text, clip=encoders.clip, ocr=configured.ocr)
 
 
 def _made_with(body: dict[str, Any]) -> tuple[Any, Any]:

@@ -10,7 +10,8 @@ from typing import Any
 from indexer.dead_letters import DeadLetter
 from indexer.encoders.loading import load_encoders
 from indexer.encoders.settings import EncoderSettings
-from indexer.generations.fanout import dual_writing_store
+from indexer.generations.encoders import EncoderCache
+from indexer.generations.fanout import dual_writing_store, live_generation_encoders
 from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
 from indexer.source_retry import SourceRetry
@@ -54,10 +55,13 @@ def run_worker(
     async def build_processors(
         send_dead_letter: Callable[[DeadLetter], Awaitable[None]], manifests: Any
     ) -> dict[Lane, ChangeBatchProcessor]:
-        live_encoders, backfill_encoders = lane_encoders(encoders, worker_settings.encode_sub_batch)
-        # Every index generation gets each change, with its own models' vectors (a new
-        # one being built, the one kept for a rollback): docs/architecture.md.
-        store = dual_writing_store(indexer_settings, encoder_settings, encoders)
+        # The live generation's models (the configured ones make generation 1); every
+        # generation gets each change with its own models' vectors (a new one being
+        # built, the one kept for a rollback): docs/architecture.md, "Index generations".
+        cache = EncoderCache(encoder_settings, seed=encoders)
+        models = await live_generation_encoders(indexer_settings, cache, encoders)
+        live_encoders, backfill_encoders = lane_encoders(models, worker_settings.encode_sub_batch)
+        store = dual_writing_store(indexer_settings, cache)
         live = IndexingPipeline(
             indexer_settings,
             store,
@@ -73,8 +77,8 @@ def run_worker(
         logger.info(
             "worker ready generation=%s text_model=%s clip_model=%s",
             generation,
-            encoders.text.name,
-            encoders.clip.name if encoders.clip else None,
+            models.text.name,
+            models.clip.name if models.clip else None,
         )
         locks = DocumentLocks()  # one lane at a time per document
         return {

@@ -29,7 +29,7 @@ from indexer.events import ChangeEvent, Operation, derive_doc_id
 from indexer.generations.copying import read_manifests
 from indexer.generations.elastic_io import pages
 from indexer.generations.encoders import EncoderCache
-from indexer.generations.fanout import GenerationFanout
+from indexer.generations.fanout import GenerationFanout, live_generation_encoders
 from indexer.generations.lifecycle import (
     BuildRequest,
     plan_build,
@@ -337,6 +337,10 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert (await registry.get(name)).meta.evaluation == promotion.scores
             assert await registry.live_name() == name
             assert (await client.get("/health")).json()["index_build"] is None
+            followed = await live_generation_encoders(settings, cache, encoders)
+            assert followed.clip is not None
+            assert followed.clip.name == str(other_clip)  # a restarted worker's models
+            assert followed.text is encoders.text  # loaded once, shared
 
             wanted_rounds = min(VICTIMS, rounds_at_promotion + ROUNDS_AFTER_PROMOTION)
             await asyncio.wait_for(after_rounds(wanted_rounds), 120)  # changes after it too
@@ -355,6 +359,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert repaired.copied + repaired.deleted == 0  # the dual write kept it exact
             assert await registry.live_name() == first
             assert await _assert_matches_manifests(es, settings, first) > 0
+            assert await live_generation_encoders(settings, cache, encoders) is encoders
             await asyncio.sleep(6)
             stop_reading.set()
             await reading
