@@ -68,3 +68,28 @@ def promotion_table(promotion: Promotion) -> Table:
         verdict = "passed" if promotion.decision.passed else "FAILED"
         table.caption = f"gate {verdict}: " + "; ".join(promotion.decision.reasons)
     return table
+
+
+def index_build_line(build: dict[str, Any] | None) -> str | None:
+    """One line for ``mmrag status`` about a generation being built (``None``: none)."""
+    if build is None:
+        return None
+    eta = build.get("eta_s")
+    return (
+        f"index generation {build['generation']} {build['state']}: "
+        f"{build['documents_done']}/{build['documents_total']} documents, "
+        f"{build['vectors_reused']:.0%} of vectors reused" + (f", ETA {eta:.0f} s" if eta else "")
+    )
+
+
+async def read_index_build(elasticsearch_url: str, alias: str) -> dict[str, Any] | None:
+    """``GenerationRegistry.build_status`` on its own client; ``None`` if unreadable."""
+    from elasticsearch import AsyncElasticsearch
+
+    from indexer.generations.registry import GenerationRegistry
+
+    try:
+        async with AsyncElasticsearch(elasticsearch_url, request_timeout=10) as client:
+            return await GenerationRegistry(client, alias).build_status()
+    except Exception:  # a status line reports what it can
+        return None

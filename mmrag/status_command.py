@@ -43,10 +43,16 @@ def status(
 ) -> None:
     """Show indexing progress: sent, searchable, chunks/s, ETA, and the backlog per lane
     (live changes, bulk backfill)."""
+    from mmrag.generation_report import index_build_line, read_index_build
+
     targets, elasticsearch_url = probe_targets(os.environ)
     if json_output:
         report = asyncio.run(_two_readings(targets, elasticsearch_url, interval_s))
-        sys.stdout.write(json.dumps(report.to_json(), indent=2) + "\n")
+        payload = report.to_json()
+        payload["index_build"] = asyncio.run(
+            read_index_build(elasticsearch_url, targets.chunks_alias)
+        )
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         raise typer.Exit(1 if report.errors else 0)
     if not follow:
         report = asyncio.run(_two_readings(targets, elasticsearch_url, interval_s))
@@ -54,6 +60,11 @@ def status(
 
         console.print(status_table(report))
         console.print(lanes_line(report))
+        build = index_build_line(
+            asyncio.run(read_index_build(elasticsearch_url, targets.chunks_alias))
+        )
+        if build is not None:  # a new index generation (mmrag generations build)
+            console.print(build)
         raise typer.Exit(1 if report.errors else 0)
     caught_up = asyncio.run(_follow(targets, elasticsearch_url, interval_s, timeout_s))
     raise typer.Exit(0 if caught_up else 1)

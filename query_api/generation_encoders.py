@@ -68,23 +68,10 @@ async def index_build(client: AsyncElasticsearch, alias: str) -> dict[str, Any] 
     """The newest generation being built or ready (for ``/health``), or ``None``; never
     raises (a health check reports what it can)."""
     try:
-        found = await GenerationRegistry(client, alias).list()
+        return await GenerationRegistry(client, alias).build_status()
     except Exception as error:
         logger.warning("index_build_unknown error=%s", error)
         return None
-    pending = [g for g in found if not g.live and g.meta.state in ("building", "ready")]
-    if not pending:
-        return None
-    newest = pending[-1]
-    build = newest.meta.build
-    return {
-        "generation": newest.name,
-        "state": newest.meta.state,
-        "documents_done": build.documents_done,
-        "documents_total": build.documents_total,
-        "eta_s": build.eta_seconds(),
-        "vectors_reused": round(build.reused_share, 3),
-    }
 
 
 class GenerationEmbedders:

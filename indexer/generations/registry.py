@@ -109,6 +109,25 @@ class GenerationRegistry:
             f"the alias {self._alias} points at no generation: index something first"
         )
 
+    async def build_status(self) -> dict[str, Any] | None:
+        """The newest generation being built or ready to promote, for a status line:
+        name, state, documents done and total, ETA, share of vectors reused."""
+        pending = [
+            g for g in await self.list() if not g.live and g.meta.state in ("building", "ready")
+        ]
+        if not pending:
+            return None
+        newest = pending[-1]
+        build = newest.meta.build
+        return {
+            "generation": newest.name,
+            "state": newest.meta.state,
+            "documents_done": build.documents_done,
+            "documents_total": build.documents_total,
+            "eta_s": build.eta_seconds(),
+            "vectors_reused": round(build.reused_share, 3),
+        }
+
     async def create(self, meta: GenerationMeta) -> str:
         """A new, empty generation after the highest existing one (not on the alias)."""
         existing = [generation.name for generation in await self.list()]

@@ -12,7 +12,12 @@ from indexer.generations.meta import BuildProgress, GenerationConfig, Generation
 from indexer.generations.registry import Generation
 from indexer.generations.repair import RepairTotals
 from mmrag.cli import app
-from mmrag.generation_report import generations_json, generations_table, promotion_table
+from mmrag.generation_report import (
+    generations_json,
+    generations_table,
+    index_build_line,
+    promotion_table,
+)
 
 CONFIG = GenerationConfig(text_model="minilm", text_dimensions=384, clip_model="clip-b")
 
@@ -61,3 +66,18 @@ def test_the_gate_table_shows_both_generations_and_the_verdict() -> None:
     assert "0.800" in text
     assert "0.600" in text
     assert "gate FAILED" in text
+
+
+def test_the_status_line_of_a_build() -> None:
+    assert index_build_line(None) is None
+    line = index_build_line(
+        {
+            "generation": "g-2",
+            "state": "building",
+            "documents_done": 3,
+            "documents_total": 9,
+            "eta_s": 42.4,
+            "vectors_reused": 0.5,
+        }
+    )
+    assert line == "index generation g-2 building: 3/9 documents, 50% of vectors reused, ETA 42 s"
