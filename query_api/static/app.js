@@ -249,7 +249,13 @@ function healthText(health) {
   const backlog = health.backlog
     ? `backlog: ${health.backlog.live} live, ${health.backlog.backfill} backfill`
     : "backlog: unknown (Kafka is not answering)";
-  return `index ${health.status} (Elasticsearch ${health.elasticsearch}) · ${backlog}`;
+  const build = health.index_build;
+  const generation = build
+    ? ` · new index ${build.generation} ${build.state}: ${build.documents_done}/` +
+      `${build.documents_total} documents` +
+      (build.eta_s ? `, ETA ${Math.round(build.eta_s)} s` : "")
+    : "";
+  return `index ${health.status} (Elasticsearch ${health.elasticsearch}) · ${backlog}${generation}`;
 }
 
 async function showHealth() {
