@@ -124,7 +124,7 @@ def main() -> None:
     for (runtime, precision), (rate, vectors, name) in rows.items():
         cosines = np.sum(vectors * reference, axis=1)
         table.add_row(
-            f"{runtime} {precision}",
+            f"torch {precision}" if runtime == "torch" else runtime,
             name,
             f"{rate:.1f}",
             f"{rate / reference_rate:.2f}",
@@ -137,7 +137,8 @@ def main() -> None:
         ratio = rows[chosen][0] / reference_rate
         verdict = "meets" if ratio >= GOAL_RATIO else "MISSES"
         console.print(
-            f"default here: {default.runtime} ({chosen[1]}) = {ratio:.2f}× torch fp32, "
+            f"default here: {chosen[0] if chosen[0] != 'torch' else ' '.join(chosen)} = "
+            f"{ratio:.2f}× torch fp32, "
             f"{verdict} the goal of {GOAL_RATIO}×",
             highlight=False,
         )

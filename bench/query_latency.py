@@ -10,6 +10,11 @@ dimension, cosine ≈ 0.93 to the original) and a copy number in the text until 
 ``--chunks`` chunks. No CLIP model: hybrid is BM25 + text kNN, as it is for a text query
 when no CLIP weights are available (a real CLIP text tower adds ≈ 8 ms per query here).
 
+``--index ALIAS --documents-index NAME`` measures an existing index instead (e.g. the
+postgresql-doc corpus indexed by the worker), with the questions of ``--questions`` (a
+labelled set) as queries; it is never modified. The API and the query vectors use the
+configured encoder runtime (``MMRAG_ENCODER_RUNTIME``): it must be the index's.
+
 The API runs as ``mmrag serve`` in a child process on a free loopback port; the load comes
 from this process with httpx. Baselines measured in the same run, on the same machine:
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import socket
@@ -33,6 +39,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -193,12 +200,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def api_process(es_url: str, alias: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def api_process(
+    es_url: str, alias: str, port: int, documents: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     environment = {
         **os.environ,
         "MMRAG_ELASTICSEARCH_URL": es_url,
         "MMRAG_CHUNKS_ALIAS": alias,
-        "MMRAG_DOCUMENTS_INDEX": f"{alias}-documents",
+        "MMRAG_DOCUMENTS_INDEX": documents or f"{alias}-documents",
         "MMRAG_CLIP_MODEL": "",
         "MMRAG_API_LAG_CACHE_S": "3600",
         "MMRAG_LLM_PROVIDER": "none",
@@ -293,28 +302,29 @@ async def measure(args: argparse.Namespace) -> None:
     from indexer.settings import IndexerSettings
 
     es_url = args.es_url or IndexerSettings().elasticsearch_url
-    alias = f"bench-query-{uuid.uuid4().hex[:8]}"
+    alias = args.index or f"bench-query-{uuid.uuid4().hex[:8]}"
     started = time.perf_counter()
     encoders = load_encoders(EncoderSettings(clip_model=""))
-    texts = synthetic_texts(args.texts)
-    queries = synthetic_queries(200)
-    embed_started = time.perf_counter()
-    text_vectors = encoders.text.embed_texts(texts)
-    embed_s = time.perf_counter() - embed_started
+    queries = _questions(args.questions) if args.index else synthetic_queries(200)
     query_vectors = encoders.text.embed_texts(queries)
     client = AsyncElasticsearch(es_url, request_timeout=60)
     port = free_port()
     try:
-        build_s = await build_index(
-            client, alias, encoders.text.name, text_vectors, texts, args.chunks
-        )
+        if not args.index:
+            texts = synthetic_texts(args.texts)
+            embed_started = time.perf_counter()
+            text_vectors = encoders.text.embed_texts(texts)
+            embed_s = time.perf_counter() - embed_started
+            build_s = await build_index(
+                client, alias, encoders.text.name, text_vectors, texts, args.chunks
+            )
+            built = f"{args.texts} texts embedded in {embed_s:.1f} s, bulk {build_s:.1f} s; "
+        else:
+            built = f"existing, {len(queries)} questions of {args.questions}; "
         count = (await client.count(index=alias))["count"]
-        console.print(
-            f"index {alias}: {count} chunks ({args.texts} texts embedded in {embed_s:.1f} s, "
-            f"bulk + refresh + force-merge {build_s:.1f} s); text model {encoders.text.name}"
-        )
+        console.print(f"index {alias}: {count} chunks ({built}text model {encoders.text.name})")
         raw = RawElasticsearch(client, alias, queries, query_vectors)
-        with api_process(es_url, alias, port) as process:
+        with api_process(es_url, alias, port, args.documents_index) as process:
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
@@ -323,9 +333,20 @@ async def measure(args: argparse.Namespace) -> None:
                 levels = await _run_levels(http, raw, queries, args)
                 stages = stage_means((await http.get("/metrics")).text)
     finally:
-        await client.options(ignore_status=404).indices.delete(index=f"{alias}-000001")
+        if not args.index:  # an existing index is never deleted
+            await client.options(ignore_status=404).indices.delete(index=f"{alias}-000001")
         await client.close()
     _report(levels, stages, time.perf_counter() - started)
+
+
+def _questions(path: Path) -> list[str]:
+    """The questions of a labelled set (``mmrag eval``'s JSON Lines)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [
+        str(json.loads(line)["question"])
+        for line in lines
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 async def _run_levels(
@@ -365,7 +386,7 @@ async def _run_levels(
 
 def _report(levels: list[Level], stages: dict[str, float], total_s: float) -> None:
     by_key = {(level.what, level.concurrency): level for level in levels}
-    table = Table(title="POST /search latency (k=10) over the synthetic index")
+    table = Table(title="POST /search latency (k=10)")
     for column in ("what", "conc.", "n", "p50 ms", "p99 ms", "req/s", "errors", "p50 ÷ raw ES"):
         table.add_column(column, justify="left" if column == "what" else "right")
     for level in levels:
@@ -407,6 +428,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--max-seconds", type=float, default=12.0, help="cap per level")
     parser.add_argument("--es-url", default=None, help="default: MMRAG_ELASTICSEARCH_URL")
+    parser.add_argument(
+        "--index", default=None, help="an existing chunks alias instead of the synthetic index"
+    )
+    parser.add_argument("--documents-index", default=None, help="with --index")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        default=Path("bench/eval_sets/postgresql-doc-15.jsonl"),
+        help="with --index: the queries (a labelled set's questions)",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -8,8 +8,11 @@ it as one batch on the shared single-thread executor. No waiting window is added
 query is embedded at once, and batches form only while a previous batch is running, i.e.
 exactly when requests are queueing anyway.
 
-The executor has one thread because torch already uses every core for one call and
-Hugging Face fast tokenizers must not be used from several threads at once.
+The executor has one thread because the runtime (torch or ONNX Runtime, see
+docs/encoders.md) already uses its threads for one call and Hugging Face fast tokenizers
+must not be used from several threads at once. The models are the ones ``load_encoders``
+gives for ``MMRAG_ENCODER_RUNTIME``: query vectors must come from the runtime the index
+was built with (it is part of the encoder's name, checked against the index's ``_meta``).
 """
 
 from __future__ import annotations
