@@ -117,17 +117,18 @@ class GenerationFanout:
         live, others = generations[0], generations[1:]
         roots = {w.doc_id: w.manifest.fields.root if w.manifest.fields else None for w in writes}
         owner = {op.chunk_id: w.doc_id for w in writes for op in w.operations}
-        failed = await self._write(live, writes, roots)
+        failed = await self._write(live, writes, roots, refresh=self._settings.refresh)
         failures = {owner.get(chunk_id, chunk_id): reason for chunk_id, reason in failed.items()}
-        for generation in others:
-            try:
-                await self._write_secondary(generation, live, writes, roots)
-            except Exception:  # never fail the live write for a generation being built
-                logger.exception("dual_write_failed generation=%s", generation.name)
         manifests = [
             DocumentWrite(w.doc_id, [], w.manifest) for w in writes if w.doc_id not in failures
         ]
         failures.update(await self._store.apply(manifests))
+        # The others all at once, refreshed like the live one: around a switch the API may
+        # still read the generation it cached (5 s), and a change it was told about must
+        # be searchable in whichever generation it reads.
+        await asyncio.gather(
+            *(self._write_secondary(generation, live, writes, roots) for generation in others)
+        )
         return failures
 
     async def _write(
@@ -135,10 +136,12 @@ class GenerationFanout:
         generation: Generation,
         writes: Sequence[DocumentWrite],
         roots: dict[str, str | None],
+        *,
+        refresh: str = "false",
     ) -> dict[str, str]:
         converted = await self._converted(generation, writes, roots)
         actions = [_action(generation.name, op) for write in converted for op in write.operations]
-        return await bulk(self._store.client, actions, refresh=self._settings.refresh)
+        return await bulk(self._store.client, actions, refresh=refresh)
 
     async def _write_secondary(
         self,
@@ -147,7 +150,19 @@ class GenerationFanout:
         writes: Sequence[DocumentWrite],
         roots: dict[str, str | None],
     ) -> None:
-        failed = await self._write(generation, writes, roots)
+        try:
+            await self._write_secondary_or_raise(generation, live, writes, roots)
+        except Exception:  # never fail the live write for a generation being built
+            logger.exception("dual_write_failed generation=%s", generation.name)
+
+    async def _write_secondary_or_raise(
+        self,
+        generation: Generation,
+        live: Generation,
+        writes: Sequence[DocumentWrite],
+        roots: dict[str, str | None],
+    ) -> None:
+        failed = await self._write(generation, writes, roots, refresh=self._settings.refresh)
         updates = {
             op.chunk_id for write in writes for op in write.operations if op.action == "update"
         }
