@@ -67,6 +67,8 @@ class CorpusRunFigures:
     live: Freshness = field(default_factory=Freshness)
     idle: Freshness = field(default_factory=Freshness)
     dead_letters: int = 0
+    worker_restarts: int = 0
+    """Restarts after the worker's own restartable exits (a stall, a backend given up on)."""
 
     @property
     def chunks_per_s(self) -> float | None:
@@ -101,7 +103,7 @@ def report_lines(figures: CorpusRunFigures) -> list[str]:
     return [
         f"corpus: {figures.corpus} ({figures.pages} pages)",
         f"searchable: {figures.documents_searchable} documents, {figures.chunks} chunks, "
-        f"{figures.dead_letters} dead letters",
+        f"{figures.dead_letters} dead letters, {figures.worker_restarts} worker restarts",
         f"total time: {figures.total_s:.1f} s (scan start → every event processed)",
         f"pipeline: {_rate(figures.chunks_per_s)} chunks/s",
         f"bare default encoder ({figures.encoder}): {_rate(figures.bare_chunks_per_s)} "

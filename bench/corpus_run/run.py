@@ -62,14 +62,15 @@ def copy_pages(corpus: Path, target: Path, limit: int | None) -> int:
 
 
 class _WatchedProbe:
-    """Readings that fail fast if the run's worker died."""
+    """Readings that restart the run's worker as a supervisor would, and fail fast if it
+    died otherwise."""
 
     def __init__(self, probe: Probe, worker: WorkerSubprocess) -> None:
         self._probe = probe
         self._worker = worker
 
     async def read(self) -> Snapshot:
-        self._worker.check_alive()
+        self._worker.supervise()
         return await self._probe.read()
 
 
@@ -134,6 +135,7 @@ async def run_corpus(options: RunOptions, console: Console) -> CorpusRunFigures:
         live=load.live,
         idle=load.idle,
         dead_letters=load.dead_letters,
+        worker_restarts=worker.restarts,
     )
 
 

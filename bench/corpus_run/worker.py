@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 READY_LINE = "worker ready"
+RESTARTABLE_EXITS = frozenset({70, 75})
+"""The worker's own "restart me" exits (a backend given up on, a detected stall), which a
+supervisor (systemd, compose ``restart:``) answers by starting it again."""
 
 
 class WorkerFailed(RuntimeError):
@@ -30,6 +33,7 @@ class WorkerSubprocess:
         self._workdir = workdir
         self.log = workdir / "worker.log"
         self._process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
 
     def start(self) -> None:
         self._workdir.mkdir(parents=True, exist_ok=True)
@@ -58,6 +62,15 @@ class WorkerSubprocess:
                 return
             await asyncio.sleep(0.3)
         raise WorkerFailed(f"worker not ready in {timeout_s:.0f} s:\n{self.tail()}")
+
+    def supervise(self) -> None:
+        """What a supervisor does: start the worker again after a restartable exit; any
+        other exit fails the run."""
+        if self._process is not None and self._process.poll() in RESTARTABLE_EXITS:
+            self.restarts += 1
+            self.start()
+            return
+        self.check_alive()
 
     def check_alive(self) -> None:
         if self._process is None or self._process.poll() is not None:
