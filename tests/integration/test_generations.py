@@ -210,6 +210,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
 
         deleted_uris: set[str] = set()
         failed_searches: list[str] = []
+        victims_found: set[str] = set()  # so a leak could have been seen
         leaks: list[str] = []
         searches = 0
         rounds = 0
@@ -233,9 +234,9 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
                     if response.status_code != 200:
                         failed_searches.append(f"{response.status_code}: {response.text}")
                         continue
-                    leaks.extend(
-                        hit["uri"] for hit in response.json()["hits"] if hit["uri"] in gone
-                    )
+                    uris = [hit["uri"] for hit in response.json()["hits"]]
+                    leaks.extend(uri for uri in uris if uri in gone)
+                    victims_found.update(uri for uri in uris if "/victim-" in uri)
                 await asyncio.sleep(0.02)
 
         async def keep_writing() -> None:
@@ -368,6 +369,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
         assert rounds >= rounds_at_promotion + 1
         assert not failed_searches, failed_searches[:3]
         assert not leaks, leaks[:5]
+        assert len(victims_found) >= 2  # the reader did find files before they were deleted
         assert searches > 50
 
         await _assert_same_text_vectors_new_clip_vectors(es, first, name, encoders, other_clip)
