@@ -2,7 +2,8 @@
 random CLIP, a second generation built for another tiny random CLIP (a CLIP-only change:
 text vectors are copied) while a writer keeps changing and deleting files and a reader
 keeps searching through the real query API; then promotion through the evaluation gate
-and a rollback. At each step every document's chunks match its manifest."""
+and a rollback; then a text runtime change (MiniLM on ONNX Runtime int8: CLIP vectors
+copied) promoted with ``force``. At each step every document's chunks match its manifest."""
 
 from __future__ import annotations
 
@@ -350,6 +351,9 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             await asyncio.sleep(6)  # the API's generation cache (5 s) follows the alias
             space = await app.state.services.retriever.spaces.read()
             assert space.generation == name
+            api_encoders = await app.state.services.retriever.encoders_for(space)
+            assert api_encoders.clip is not None
+            assert api_encoders.clip.name == str(other_clip)  # the API follows, no restart
 
             assert await _assert_matches_manifests(es, settings, name) > 0
             assert await _assert_matches_manifests(es, settings, first) > 0  # dual write
@@ -361,7 +365,27 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert await registry.live_name() == first
             assert await _assert_matches_manifests(es, settings, first) > 0
             assert await live_generation_encoders(settings, cache, encoders) is encoders
+
+            # A text runtime change (MiniLM on ONNX Runtime int8): CLIP vectors are copied.
+            int8 = BuildRequest(text_model=encoders.text.name + "@onnx-int8")
+            _, text_target, text_plan = await plan_build(
+                registry, settings, encoder_settings, cache, int8
+            )
+            assert (text_plan.text, text_plan.clip) == ("embed", "copy")
+            third = await start_or_resume(registry, text_target)
+            text_progress = await run_build(registry, settings, cache, third, images)
+            assert text_progress.text_vectors_embedded > 0
+            assert text_progress.text_vectors_reused == 0
+            assert text_progress.clip_vectors_reused > 0
+            assert text_progress.clip_vectors_embedded == 0
+            forced = await promote(registry, settings, cache, images, force=True)
+            assert forced.switched
+            assert forced.candidate == third
+            assert await _assert_matches_manifests(es, settings, third) > 0
             await asyncio.sleep(6)
+            response = await client.post("/search", json={"query": QUESTIONS[0][1], "k": 3})
+            assert response.status_code == 200
+            assert response.json()["hits"][0]["uri"].endswith("vacuum.md")  # int8 MiniLM
             stop_reading.set()
             await reading
 
