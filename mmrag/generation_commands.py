@@ -25,6 +25,7 @@ async def _context() -> AsyncIterator[Any]:
 
     from indexer.generations.registry import GenerationRegistry
     from indexer.settings import IndexerSettings
+    from indexer.store.mappings import IndexLayout
     from mmrag.bootstrap import load
 
     settings = load(IndexerSettings, os.environ)
@@ -37,6 +38,7 @@ async def _context() -> AsyncIterator[Any]:
                 settings.chunks_alias,
                 index_type=settings.vector_index_type,
                 refresh_interval=settings.refresh_interval,
+                layout=IndexLayout(settings.chunk_shards, settings.chunk_replicas),
             ),
         )
     finally:

@@ -18,7 +18,7 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from indexer.generations.meta import GenerationMeta
 from indexer.generations.naming import next_generation, ordered_generations
-from indexer.store.mappings import chunk_index_body
+from indexer.store.mappings import IndexLayout, chunk_index_body
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,12 @@ class GenerationRegistry:
         *,
         index_type: str = "int8_hnsw",
         refresh_interval: str = "1s",
+        layout: IndexLayout | None = None,
     ) -> None:
+        """The three index options apply to generations this registry creates
+        (``MMRAG_VECTOR_INDEX_TYPE``, ``MMRAG_REFRESH_INTERVAL``, ``MMRAG_CHUNK_SHARDS`` /
+        ``_REPLICAS``: a new generation is where a new shard count takes effect)."""
+        self._layout = layout or IndexLayout()
         self._client = client
         self._alias = alias
         self._index_type = index_type
@@ -136,6 +141,7 @@ class GenerationRegistry:
             meta.config.space,
             index_type=self._index_type,
             refresh_interval=self._refresh_interval,
+            layout=self._layout,
         )
         body["mappings"]["_meta"] = meta.to_meta()
         await self._client.indices.create(index=name, **body)
