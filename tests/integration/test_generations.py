@@ -27,8 +27,6 @@ from indexer.encoders import Encoders, EncoderSettings
 from indexer.encoders.loading import load_encoders
 from indexer.encoders.tiny_clip import build_tiny_random_clip
 from indexer.events import ChangeEvent, Operation, derive_doc_id
-from indexer.generations.copying import read_manifests
-from indexer.generations.elastic_io import pages
 from indexer.generations.encoders import EncoderCache
 from indexer.generations.fanout import GenerationFanout, live_generation_encoders
 from indexer.generations.lifecycle import (
@@ -53,6 +51,7 @@ from mmrag.generation_gate import gate_evaluator
 from query_api.app import create_app
 from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
+from tests.integration.generation_helpers import assert_matches_manifests
 from tests.integration.pipeline_helpers import failed_outcomes
 
 SOURCE = "fs:generations"
@@ -124,35 +123,6 @@ def _write_folder(folder: Path) -> list[Path]:
     return paths
 
 
-async def _chunks_by_document(es: AsyncElasticsearch, index: str) -> dict[str, set[str]]:
-    await es.indices.refresh(index=index)
-    found: dict[str, set[str]] = {}
-    async for hits in pages(es, index, "chunk_id", size=1000, source=["doc_id"]):
-        for hit in hits:
-            found.setdefault(hit["_source"]["doc_id"], set()).add(str(hit["_id"]))
-    return found
-
-
-async def _assert_matches_manifests(
-    es: AsyncElasticsearch, settings: IndexerSettings, index: str
-) -> int:
-    """Every document's chunks in ``index`` are exactly its manifest's; returns how many
-    documents have chunks."""
-    await es.indices.refresh(index=settings.documents_index)
-    doc_ids: list[str] = []
-    async for hits in pages(es, settings.documents_index, "doc_id", size=1000):
-        doc_ids.extend(str(hit["_id"]) for hit in hits)
-    manifests = await read_manifests(es, settings.documents_index, doc_ids)
-    held = await _chunks_by_document(es, index)
-    wanted = {
-        doc_id: set(m.chunk_ids) for doc_id, m in manifests.items() if not m.deleted and m.chunks
-    }
-    assert {d: held.get(d, set()) for d in wanted} == wanted, f"{index}: missing chunks"
-    extra = {d: ids for d, ids in held.items() if d not in wanted}
-    assert not extra, f"{index} holds chunks of deleted or unknown documents: {extra}"
-    return len(wanted)
-
-
 @pytest.fixture(scope="module")
 def minilm_and_clip(tiny_random_clip: Path) -> tuple[EncoderSettings, Encoders]:
     settings = EncoderSettings(clip_model=str(tiny_random_clip), encoder_runtime="torch")
@@ -207,7 +177,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
         assert not failed_outcomes(result), failed_outcomes(result)
         first = await registry.live_name()
         assert first is not None
-        assert await _assert_matches_manifests(es, settings, first) == len(paths)
+        assert await assert_matches_manifests(es, settings.documents_index, first) == len(paths)
 
         deleted_uris: set[str] = set()
         failed_searches: list[str] = []
@@ -355,15 +325,17 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert api_encoders.clip is not None
             assert api_encoders.clip.name == str(other_clip)  # the API follows, no restart
 
-            assert await _assert_matches_manifests(es, settings, name) > 0
-            assert await _assert_matches_manifests(es, settings, first) > 0  # dual write
+            assert await assert_matches_manifests(es, settings.documents_index, name) > 0
+            assert (
+                await assert_matches_manifests(es, settings.documents_index, first) > 0
+            )  # dual write
 
             back, left, repaired = await rollback(registry, settings, cache, images)
             assert (back, left) == (first, name)
             assert repaired is not None
             assert repaired.copied + repaired.deleted == 0  # the dual write kept it exact
             assert await registry.live_name() == first
-            assert await _assert_matches_manifests(es, settings, first) > 0
+            assert await assert_matches_manifests(es, settings.documents_index, first) > 0
             assert await live_generation_encoders(settings, cache, encoders) is encoders
 
             # A text runtime change (MiniLM on ONNX Runtime int8): CLIP vectors are copied.
@@ -381,7 +353,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             forced = await promote(registry, settings, cache, images, force=True)
             assert forced.switched
             assert forced.candidate == third
-            assert await _assert_matches_manifests(es, settings, third) > 0
+            assert await assert_matches_manifests(es, settings.documents_index, third) > 0
             await asyncio.sleep(6)
             response = await client.post("/search", json={"query": QUESTIONS[0][1], "k": 3})
             assert response.status_code == 200
