@@ -187,6 +187,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
         rounds = 0
         stop_reading, stop_writing = asyncio.Event(), asyncio.Event()
         round_done = asyncio.Condition()
+        build_copying = asyncio.Event()
 
         async def after_rounds(wanted: int) -> None:
             async with round_done:
@@ -214,6 +215,8 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             nonlocal rounds
             revision = 1
             while not stop_writing.is_set() and rounds < VICTIMS:
+                if rounds == 1:  # the next round runs in the middle of the build
+                    await build_copying.wait()
                 revision += 1
                 victim = folder / f"victim-{rounds}.md"
                 churn = folder / "vacuum.md"
@@ -247,7 +250,6 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             )
             assert (live.name, plan.text, plan.clip) == (first, "copy", "embed")
             name = await start_or_resume(registry, target)
-            rounds_before = rounds
 
             def interrupt(_: BuildProgress) -> None:
                 raise BuildInterrupted
@@ -261,6 +263,11 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert saved.build.documents_done == 2
             assert saved.build.cursor is not None
             assert await start_or_resume(registry, target) == name  # the same one, resumed
+            # Files change and go between the build's pages (some copied, some not yet).
+            rounds_before = rounds
+            build_copying.set()
+            await asyncio.wait_for(after_rounds(rounds_before + 1), 120)
+            rounds_during_build = rounds - rounds_before
             seen: list[int] = []
             progress = await run_build(
                 registry,
@@ -269,11 +276,10 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
                 name,
                 images,
                 page_size=2,
-                on_progress=lambda p: seen.append(p.documents_done),
+                on_progress=lambda page: seen.append(page.documents_done),
             )
             assert seen[0] == 4  # it went on after the saved page, not from the start
             assert await start_or_resume(registry, target) == name  # ready: not built again
-            rounds_during_build = rounds - rounds_before
             assert progress.finished
             assert progress.documents_done >= len(STABLE)
             assert progress.text_vectors_embedded == 0
