@@ -10,13 +10,14 @@ old generation or the new one, never neither.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from indexer.generations.meta import GenerationMeta
+from indexer.generations.meta import GenerationMeta, GenerationMetaError
 from indexer.generations.naming import next_generation, ordered_generations
 from indexer.store.mappings import IndexLayout, chunk_index_body
 
@@ -82,23 +83,46 @@ class GenerationRegistry:
         names = ordered_generations(self._alias, (str(name) for name in mappings.body))
         live = await self.live_name()
         stats: dict[str, Any] = {}
+        created: dict[str, datetime] = {}
         if with_stats and names:
             response = await self._client.indices.stats(index=",".join(names), metric="docs,store")
             stats = response.body.get("indices", {})
+            created = await self._creation_dates(names)
         found = []
         for name in names:
-            meta = mappings.body[name]["mappings"].get("_meta", {})
+            try:
+                meta = GenerationMeta.from_meta(
+                    mappings.body[name]["mappings"].get("_meta", {}), live=name == live
+                )
+            except GenerationMetaError as error:  # not ours to write or show
+                logger.warning("generation_unreadable name=%s %s", name, error)
+                continue
+            if meta.created is None and name in created:
+                meta = meta.model_copy(update={"created": created[name]})
             totals = stats.get(name, {}).get("primaries", {})
             found.append(
                 Generation(
                     name=name,
-                    meta=GenerationMeta.from_meta(meta, live=name == live),
+                    meta=meta,
                     live=name == live,
                     chunks=int(totals.get("docs", {}).get("count", 0)),
                     size_bytes=int(totals.get("store", {}).get("size_in_bytes", 0)),
                 )
             )
         return found
+
+    async def _creation_dates(self, names: Sequence[str]) -> dict[str, datetime]:
+        """When Elasticsearch created each index (for generations older than their
+        ``created`` record)."""
+        response = await self._client.indices.get_settings(
+            index=",".join(names), name="index.creation_date"
+        )
+        dates = {}
+        for name, body in response.body.items():
+            millis = body.get("settings", {}).get("index", {}).get("creation_date")
+            if millis is not None:
+                dates[str(name)] = datetime.fromtimestamp(int(millis) / 1000, UTC)
+        return dates
 
     async def get(self, name: str) -> Generation:
         for generation in await self.list():
