@@ -38,7 +38,7 @@ from indexer.manifest import Manifest
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
-from indexer.store.errors import ELASTICSEARCH_ERRORS, GenerationMismatch, store_unavailable
+from indexer.store.errors import ELASTICSEARCH_ERRORS, store_unavailable
 from indexer.store.mappings import VectorSpace
 from indexer.store.records import ChunkOperation, DocumentWrite
 
@@ -75,14 +75,9 @@ class GenerationFanout:
         await self._store.wait_until_ready()
 
     async def ensure_indexes(self, space: VectorSpace) -> str:
-        """As the plain store; a live generation with other models than the configured
-        ones is not an error here (it was promoted: it is written with its own)."""
-        try:
-            return await self._store.ensure_indexes(space)
-        except GenerationMismatch as error:
-            live = await self._registry.live_name()
-            logger.warning("worker_models_differ live=%s %s", live, error)
-            return str(live)
+        """As the plain store (``GenerationMismatch`` included: the worker passes the
+        live generation's encoders, see ``live_generation_encoders``)."""
+        return await self._store.ensure_indexes(space)
 
     async def load_manifests(self, doc_ids: Sequence[str]) -> dict[str, Manifest]:
         return await self._store.load_manifests(doc_ids)
