@@ -211,6 +211,12 @@ def promote(
         f"verified {outcome.candidate}: {repaired.documents} documents, {repaired.copied} "
         f"chunks copied, {repaired.deleted} deleted, {repaired.refreshed} refreshed"
     )
+    if repaired.unrepairable:
+        console.print(
+            f"[yellow]{len(repaired.unrepairable)} chunks named by manifests are in neither "
+            "generation[/yellow] (the live one lost them: `mmrag watch DIR --once --resend` "
+            "writes them again)"
+        )
     if outcome.decision is not None:
         console.print(promotion_table(outcome))
     if not outcome.switched:
