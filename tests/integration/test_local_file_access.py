@@ -20,6 +20,7 @@ import httpx
 import pymupdf
 from elasticsearch import AsyncElasticsearch
 
+from indexer.change_log import ChangeLogSettings
 from indexer.encoders import EncoderSettings
 from indexer.encoders.loading import load_encoders
 from indexer.events import Asset, ChangeEvent, DocumentMetadata, Operation, derive_doc_id
@@ -28,6 +29,7 @@ from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from query_api.app import create_app as create_api
+from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
 from stream.cms import CmsSettings, standard_webhook_headers
 from stream.cms import create_app as create_ingress
@@ -224,6 +226,8 @@ async def test_thumbnails_obey_the_roots_the_document_was_indexed_under(
             app = create_api(
                 ApiSettings(),
                 store_settings=api_store,
+                generation_settings=GenerationSettings(),
+                change_log_settings=ChangeLogSettings(),
                 encoders_factory=lambda: encoders,
                 llm_factory=lambda _settings: None,
                 static_directory=None,
@@ -285,6 +289,8 @@ async def test_thumbnails_of_a_pdf_and_failures_remembered_briefly(
     app = create_api(
         ApiSettings(thumbnail_failure_ttl_s=1.0),
         store_settings=store,
+        generation_settings=GenerationSettings(),
+        change_log_settings=ChangeLogSettings(),
         encoders_factory=lambda: encoders,
         llm_factory=lambda _settings: None,
         static_directory=None,
