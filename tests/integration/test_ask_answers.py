@@ -39,6 +39,7 @@ from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 from mmrag.cli import app as cli
+from query_api.answering import default_llm
 from query_api.app import create_app
 from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
@@ -286,7 +287,7 @@ async def test_credentials_never_reach_callers_logs_or_health(
         provider="openai", url=upstream.base_url, model="gpt-test", api_key=KEY, max_retries=0
     )
     with caplog.at_level(logging.DEBUG):
-        async with api_with(None, generation) as client:
+        async with api_with(default_llm, generation) as client:
             answer = await ask_json(client)
             raw, _events = await ask_stream(client)
             health = (await client.get("/health")).text
