@@ -30,6 +30,7 @@ def run_cli(bootstrap: str, topic: str, *args: str) -> str:
         **os.environ,
         "MMRAG_KAFKA_BOOTSTRAP": bootstrap,
         "MMRAG_CHANGES_TOPIC": topic,
+        "MMRAG_BACKFILL_TOPIC": f"{topic}.backfill",
         "MMRAG_DEAD_LETTER_TOPIC": f"{topic}.dlq",
         "COLUMNS": "200",
     }
@@ -86,10 +87,12 @@ async def test_replay_sends_back_only_events_the_worker_failed_on(
     assert await read_records(kafka_bootstrap, topic_name, timeout_s=2) == []
 
     replayed = run_cli(kafka_bootstrap, topic_name, "replay")
-    assert f"replayed 1 event(s) to {topic_name}" in replayed
-    records = await read_records(kafka_bootstrap, topic_name, expect=1)
+    # A replay is bulk work: it goes to the backfill lane, never ahead of live changes.
+    assert f"replayed 1 event(s) to {settings.backfill_topic}" in replayed
+    records = await read_records(kafka_bootstrap, settings.backfill_topic, expect=1)
     assert len(records) == 1
     assert records[0]["_key"] == EVENT["doc_id"]
     assert {k: records[0][k] for k in EVENT} == EVENT
+    assert await read_records(kafka_bootstrap, topic_name, timeout_s=2) == []
     # The letters stay where they were: replay reads, it does not consume.
     assert "4 dead letter(s)" in run_cli(kafka_bootstrap, topic_name, "list")
