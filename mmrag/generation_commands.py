@@ -172,11 +172,12 @@ def promote(
 ) -> None:
     """Verify-and-repair a ready generation, compare it with the live one on a labelled
     set, and switch the alias to it if it is not worse (atomic)."""
+    from indexer.encoders.settings import EncoderSettings
     from indexer.generations.encoders import EncoderCache
     from indexer.generations.lifecycle import promote as run_promote
     from indexer.generations.stored_images import StoredImageReader
     from indexer.sources import ContentReader
-    from mmrag.bootstrap import api_configuration
+    from mmrag.bootstrap import api_configuration, load
     from mmrag.evaluation.labelled_set import load_labelled_set, select_split
     from mmrag.generation_gate import gate_evaluator
     from mmrag.generation_report import promotion_table
@@ -195,7 +196,7 @@ def promote(
             return await run_promote(
                 registry,
                 settings,
-                EncoderCache(),
+                EncoderCache(load(EncoderSettings, os.environ)),
                 StoredImageReader(reader, settings),
                 candidate=name,
                 evaluate=evaluate,

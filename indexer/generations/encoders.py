@@ -77,7 +77,7 @@ class EncoderCache:
 
     def __init__(
         self,
-        base: EncoderSettings | None = None,
+        base: EncoderSettings,
         *,
         seed: Encoders | None = None,
         load_text: TextLoader = _load_text,
@@ -85,7 +85,7 @@ class EncoderCache:
     ) -> None:
         """``seed``: encoders already loaded (the configured ones), reused when a
         generation names the same encoders."""
-        self._base = base or EncoderSettings()
+        self._base = base
         self._texts: dict[str, TextEmbedder] = {}
         self._clips: dict[str, ImageTextEmbedder] = {}
         self._ocr = seed.ocr if seed is not None else None

@@ -17,6 +17,7 @@ from typing import Any
 from indexer.chunks import CONTEXT_SEPARATOR, ChunkingOptions, chunk_context
 from indexer.documents import Modality
 from indexer.encoders.base import Encoders
+from indexer.encoders.settings import DEFAULT_IMAGE_MAX_SIDE
 from indexer.generations.reuse import ReusePlan, VectorAction
 from indexer.vectors import CONTEXT_CHARS, OCR_CHARS
 
@@ -66,6 +67,7 @@ def reembed(
     images: Mapping[str, bytes],
     *,
     max_image_pixels: int,
+    image_max_side: int = DEFAULT_IMAGE_MAX_SIDE,
     counts: ReembedCounts | None = None,
 ) -> list[dict[str, Any]]:
     """The chunks with vectors for ``encoders`` (one plan per chunk); ``images``: chunk id
@@ -100,7 +102,9 @@ def reembed(
             try:
                 if data is None:
                     raise ValueError("image not read")
-                image = load_rgb_for_model(data, max_side=1024, max_pixels=max_image_pixels)
+                image = load_rgb_for_model(
+                    data, max_side=image_max_side, max_pixels=max_image_pixels
+                )
             except Exception as error:
                 counts.images_unreadable += 1
                 logger.warning(

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from indexer.encoders.settings import EncoderSettings
 from indexer.generations.encoders import EncoderCache
 from indexer.generations.fanout import GenerationFanout
 from indexer.ports import ChunkStore
@@ -21,7 +22,9 @@ pytestmark = pytest.mark.integration
 
 def _fanout(settings: IndexerSettings) -> GenerationFanout:
     # No encoder is ever loaded: the contract's chunks carry the generation's own model.
-    return GenerationFanout(ElasticsearchStore(settings), settings, EncoderCache(), None)
+    return GenerationFanout(
+        ElasticsearchStore(settings), settings, EncoderCache(EncoderSettings()), None
+    )
 
 
 class TestGenerationFanout(ChunkStoreContract, UnreachableStoreContract):
