@@ -21,9 +21,11 @@ class IndexerSettings(BaseSettings):
     elasticsearch_url: str = "http://127.0.0.1:19200"
     chunks_alias: str = "mmrag-chunks"
     documents_index: str = "mmrag-documents"
-    refresh: Literal["wait_for", "false"] = "wait_for"
+    refresh: Literal["true", "wait_for", "false"] = "wait_for"
     """``wait_for``: a batch is acknowledged once searchable (freshness is explicit);
-    ``false``: rely on the index's refresh interval (more throughput under load)."""
+    ``true``: the bulk request refreshes the index itself (searchable at once, more small
+    segments); ``false``: rely on the index's refresh interval (more throughput under
+    load). The worker's live lane uses ``MMRAG_WORKER_LIVE_REFRESH`` instead."""
     refresh_interval: str = "1s"
     vector_index_type: Literal["int8_hnsw", "hnsw", "bbq_hnsw"] = "int8_hnsw"
     bulk_max_retries: int = 5

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from indexer.dead_letters import DeadLetter
+from indexer.encoders.base import Encoders
 from indexer.encoders.loading import load_encoders
 from indexer.encoders.settings import EncoderSettings
 from indexer.generations.encoders import EncoderCache
@@ -61,19 +62,30 @@ def run_worker(
         cache = EncoderCache(encoder_settings, seed=encoders)
         models = await live_generation_encoders(indexer_settings, cache, encoders)
         live_encoders, backfill_encoders = lane_encoders(models, worker_settings.encode_sub_batch)
-        store = dual_writing_store(indexer_settings, cache)
-        live = IndexingPipeline(
-            indexer_settings,
-            store,
-            live_encoders,
-            ContentReader(indexer_settings),
-            source_retry=SourceRetry(
-                attempts=worker_settings.source_attempts,
-                initial_delay_s=worker_settings.source_retry_delay_s,
-            ),
-            image_max_side=encoder_settings.image_max_side,
+        source_retry = SourceRetry(
+            attempts=worker_settings.source_attempts,
+            initial_delay_s=worker_settings.source_retry_delay_s,
         )
+
+        def pipeline(settings: IndexerSettings, lane_encoders: Encoders) -> IndexingPipeline:
+            return IndexingPipeline(
+                settings,
+                dual_writing_store(settings, cache),
+                lane_encoders,
+                ContentReader(settings),
+                source_retry=source_retry,
+                image_max_side=encoder_settings.image_max_side,
+            )
+
+        # Each lane has its own store only for its refresh policy: a live change is
+        # searchable as soon as it is written, a bulk load waits for the refresh interval.
+        live_settings = indexer_settings.model_copy(
+            update={"refresh": worker_settings.live_refresh}
+        )
+        live = pipeline(live_settings, live_encoders)
+        backfill = pipeline(indexer_settings, backfill_encoders)
         generation = await live.setup()
+        await backfill.setup()
         logger.info(
             "worker ready generation=%s text_model=%s clip_model=%s",
             generation,
@@ -92,7 +104,7 @@ def run_worker(
             )
             for lane, pipeline in (
                 (Lane.LIVE, live),
-                (Lane.BACKFILL, live.sharing(backfill_encoders)),
+                (Lane.BACKFILL, backfill),
             )
         }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -15,11 +17,16 @@ class WorkerSettings(BaseSettings):
     """Faust app id: the consumer group and the prefix of the manifest table's topic."""
     batch_size: int = Field(default=64, gt=0)
     """Events per batch of the live topic."""
-    batch_within_s: float = Field(default=0.3, gt=0)
+    batch_within_s: float = Field(default=0.05, gt=0)
     """A batch is handed to the pipeline when full or this long after its first event."""
     backfill_batch_size: int = Field(default=8, gt=0)
     """Events per batch of the backfill topic: small, so that a bulk load's documents
     become searchable a few at a time and a batch holds its documents' locks briefly."""
+    live_refresh: Literal["true", "wait_for", "false"] = "true"
+    """How the live lane's writes become searchable: ``true`` refreshes the chunk index
+    with the batch (visible as soon as it is written, instead of at the next scheduled
+    refresh, half of ``MMRAG_REFRESH_INTERVAL`` later on average); live batches are few
+    and small, so the extra segments are cheap. The backfill lane keeps ``MMRAG_REFRESH``."""
     encode_sub_batch: int = Field(default=8, gt=0)
     """Texts (or images) per model call. The lanes take turns at the models between
     calls, live first, so a live change waits for at most one such call of a bulk load
