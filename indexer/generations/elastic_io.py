@@ -10,11 +10,10 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
-from indexer.errors import StoreUnavailable
 from indexer.store.errors import (
     ELASTICSEARCH_ERRORS,
+    bulk_item_failure,
     found_items,
-    is_unavailable,
     store_unavailable,
 )
 
@@ -115,12 +114,7 @@ async def _bulk(
     ):
         if ok:
             continue
-        operation, result = next(iter(item.items()))
-        status = int(result.get("status", 0))
-        if (operation == "delete" and status == 404) or (operation == "create" and status == 409):
-            continue
-        reason = result.get("error", {})
-        kind = reason.get("type") if isinstance(reason, dict) else None
-        if is_unavailable(status, kind):
-            raise StoreUnavailable(f"{operation} refused with {status}: {reason}")
-        failures[str(result.get("_id"))] = f"{operation} failed ({status}): {reason}"
+        failed = bulk_item_failure(item, "writing a generation")
+        if (failed.operation, failed.status) in (("delete", 404), ("create", 409)):
+            continue  # already gone; a newer write is already there
+        failures[failed.item_id] = f"{failed.operation} failed ({failed.status}): {failed.reason}"

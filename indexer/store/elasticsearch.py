@@ -22,8 +22,8 @@ from indexer.settings import IndexerSettings
 from indexer.store.errors import (
     ELASTICSEARCH_ERRORS,
     GenerationMismatch,
+    bulk_item_failure,
     found_items,
-    is_unavailable,
     store_unavailable,
 )
 from indexer.store.mappings import (
@@ -208,18 +208,15 @@ class ElasticsearchStore:
             ):
                 if ok:
                     continue
-                operation, result = next(iter(item.items()))
-                status = int(result.get("status", 0))
-                if operation == "delete" and status == 404:
+                failed = bulk_item_failure(item, f"writing {what}s")
+                if failed.operation == "delete" and failed.status == 404:
                     continue  # already gone: deletes are idempotent
-                if stale_ok and status == 409:
+                if stale_ok and failed.status == 409:
                     continue  # a newer manifest is already there
-                reason = result.get("error", {})
-                kind = reason.get("type") if isinstance(reason, dict) else None
-                if is_unavailable(status, kind):
-                    raise StoreUnavailable(f"{what} write refused with {status}: {result}")
-                document = owner.get(str(result.get("_id")), str(result.get("_id")))
-                failures[document] = f"{what} {operation} failed ({status}): {reason}"
+                document = owner.get(failed.item_id, failed.item_id)
+                failures[document] = (
+                    f"{what} {failed.operation} failed ({failed.status}): {failed.reason}"
+                )
                 logger.error("store_failure doc_id=%s %s", document, failures[document])
         except ELASTICSEARCH_ERRORS as error:
             unavailable = store_unavailable(error, f"writing {what}s")

@@ -16,6 +16,7 @@ without committing) and a 503 on the read side (``query_api.errors.ServiceUnavai
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -100,3 +101,26 @@ class GenerationMismatch(RuntimeError):
                 f"index generation {generation} was built with other models ({details}); "
                 "build a new generation for the new models, or configure the old ones"
             )
+
+
+@dataclass(frozen=True)
+class BulkItemFailure:
+    """One item of a bulk response that did not succeed."""
+
+    operation: str
+    status: int
+    item_id: str
+    reason: Any
+    result: dict[str, Any]
+
+
+def bulk_item_failure(item: dict[str, Any], doing: str) -> BulkItemFailure:
+    """What a failed bulk item says (``item``: ``{operation: result}``, as the bulk helpers
+    yield it); raises :class:`StoreUnavailable` when the failure means *try again later*."""
+    operation, result = next(iter(item.items()))
+    status = int(result.get("status", 0))
+    reason = result.get("error", {})
+    kind = reason.get("type") if isinstance(reason, dict) else None
+    if is_unavailable(status, kind):
+        raise StoreUnavailable(f"{doing}: {operation} refused with {status}: {result}")
+    return BulkItemFailure(operation, status, str(result.get("_id")), reason, result)
