@@ -3,47 +3,16 @@ indexes, deleted afterwards)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from elasticsearch import AsyncElasticsearch
 
 from indexer.ports import ChunkStore
 from indexer.settings import IndexerSettings
 from indexer.store import ElasticsearchStore
-from tests.contract.chunk_store import ChunkStoreContract, UnreachableStoreContract
+from tests.contract.on_elasticsearch import OnElasticsearch
 
 pytestmark = pytest.mark.integration
 
 
-class TestElasticsearchStore(ChunkStoreContract, UnreachableStoreContract):
-    @pytest.fixture
-    async def store(
-        self, es_url: str, es_client: AsyncElasticsearch, unique_name: str
-    ) -> AsyncIterator[ChunkStore]:
-        prefix = f"test-{unique_name}"
-        settings = IndexerSettings(
-            elasticsearch_url=es_url,
-            chunks_alias=f"{prefix}-chunks",
-            documents_index=f"{prefix}-documents",
-        )
-        store = ElasticsearchStore(settings)
-        try:
-            yield store
-        finally:
-            await store.close()
-            created = await es_client.indices.get(index=f"{prefix}-*")
-            if created.body:
-                await es_client.indices.delete(index=",".join(created.body))
-
-    @pytest.fixture
-    async def unreachable_store(self, unique_name: str) -> AsyncIterator[ChunkStore]:
-        # Port 9 (discard) on the loopback: nothing listens, connections are refused at once.
-        settings = IndexerSettings(
-            elasticsearch_url="http://127.0.0.1:9", chunks_alias=f"test-{unique_name}-chunks"
-        )
-        store = ElasticsearchStore(settings)
-        try:
-            yield store
-        finally:
-            await store.close()
+class TestElasticsearchStore(OnElasticsearch):
+    def build(self, settings: IndexerSettings) -> ChunkStore:
+        return ElasticsearchStore(settings)
