@@ -38,6 +38,11 @@ class GenerationConfig(BaseModel):
     runtime that changes vectors is also in the encoder names (``@onnx-int8``)."""
     chunking: str | None = None
     """The chunk pipeline version (``ChunkingOptions.version``); ``None``: not recorded."""
+    chunk_max_tokens: int | None = None
+    """The chunker's ``max_tokens`` it was built with; ``None``: not recorded (the
+    worker's ``MMRAG_CHUNK_MAX_TOKENS``)."""
+    chunk_overlap_tokens: int | None = None
+    """The chunker's ``overlap_tokens``; ``None``: not recorded (the worker's setting)."""
 
     @property
     def space(self) -> VectorSpace:
@@ -96,6 +101,16 @@ class GenerationMeta(BaseModel):
     evaluation: dict[str, dict[str, float]] = Field(default_factory=dict)
     """The last promotion gate's figures: ``{generation name: {metric: value}}``."""
     promoted: datetime | None = None
+    documents_index: str | None = None
+    """Where this generation's manifests are: ``None`` for the shared documents index
+    (``MMRAG_DOCUMENTS_INDEX``, every generation that chunks like generation 1); its own
+    index (``naming.generation_documents_index``) for a generation whose chunking
+    differs, whose chunk ids and so manifests differ."""
+
+    def documents_index_or(self, shared: str) -> str:
+        """The index holding this generation's manifests (``shared``: the configured
+        documents index)."""
+        return self.documents_index or shared
 
     def to_meta(self) -> dict[str, Any]:
         """The mapping's ``_meta`` (the four ``VectorSpace`` keys stay at the top)."""
@@ -103,6 +118,8 @@ class GenerationMeta(BaseModel):
         meta["generation"] = self.model_dump(mode="json", exclude={"config"}) | {
             "runtime": self.config.runtime,
             "chunking": self.config.chunking,
+            "chunk_max_tokens": self.config.chunk_max_tokens,
+            "chunk_overlap_tokens": self.config.chunk_overlap_tokens,
         }
         return meta
 
@@ -119,6 +136,8 @@ class GenerationMeta(BaseModel):
                 clip_dimensions=meta.get("clip_dimensions"),
                 runtime=section.pop("runtime", None) or DEFAULT_RUNTIME,
                 chunking=section.pop("chunking", None),
+                chunk_max_tokens=section.pop("chunk_max_tokens", None),
+                chunk_overlap_tokens=section.pop("chunk_overlap_tokens", None),
             )
             if not section:
                 return cls(config=config, state="live" if live else "retired", created=None)

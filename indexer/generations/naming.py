@@ -29,3 +29,13 @@ def next_generation(alias: str, existing: Iterable[str]) -> str:
     dropped generation's name is never taken again while a later one exists)."""
     numbers = [n for name in existing if (n := generation_number(alias, name)) is not None]
     return generation_index_name(alias, max(numbers, default=0) + 1)
+
+
+def generation_documents_index(documents_index: str, alias: str, generation: str) -> str:
+    """The documents index of a generation that chunks differently from the shared one:
+    ``<documents index>-<NNNNNN>`` with the generation's number (``mmrag-documents-000003``
+    for ``mmrag-chunks-000003``)."""
+    number = generation_number(alias, generation)
+    if number is None:
+        raise ValueError(f"{generation} is not a generation of {alias}")
+    return f"{documents_index}-{number:06d}"

@@ -18,7 +18,12 @@ from indexer.generations.meta import (
     GenerationMeta,
     GenerationMetaError,
 )
-from indexer.generations.naming import generation_number, next_generation, ordered_generations
+from indexer.generations.naming import (
+    generation_documents_index,
+    generation_number,
+    next_generation,
+    ordered_generations,
+)
 from indexer.generations.registry import Generation, GenerationError, rollback_target
 from indexer.generations.repair import plan_repair
 from indexer.generations.reuse import ChunkingChanged, plan_reuse
@@ -58,6 +63,23 @@ def test_meta_keeps_the_vector_space_keys_at_the_top_and_round_trips() -> None:
     assert {key: stored[key] for key in expected_top} == expected_top
     assert stored["generation"]["state"] == "ready"
     assert GenerationMeta.from_meta(stored) == meta
+
+
+def test_meta_of_a_generation_that_chunks_differently_round_trips() -> None:
+    config = CONFIG.model_copy(update={"chunk_max_tokens": 120, "chunk_overlap_tokens": 20})
+    meta = GenerationMeta(config=config, documents_index="mmrag-documents-000002")
+    again = GenerationMeta.from_meta(meta.to_meta())
+    assert again == meta
+    assert again.config.chunk_max_tokens == 120
+    assert again.documents_index_or("mmrag-documents") == "mmrag-documents-000002"
+    assert GenerationMeta(config=CONFIG).documents_index_or("mmrag-documents") == (
+        "mmrag-documents"
+    )
+    assert generation_documents_index("mmrag-documents", "mmrag-chunks", "mmrag-chunks-000002") == (
+        "mmrag-documents-000002"
+    )
+    with pytest.raises(ValueError, match="not a generation"):
+        generation_documents_index("mmrag-documents", "mmrag-chunks", "other-000002")
 
 
 def test_meta_of_a_generation_made_before_generations_is_live_or_retired() -> None:
