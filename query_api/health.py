@@ -6,6 +6,9 @@ offset`` for a partition the group never committed): ``indexer.change_log`` read
 sums it, as the worker does; ``backlog`` splits it by lane (live changes, bulk backfill).
 Best effort: bounded by a short timeout, ``None`` when Kafka does not answer, and cached
 for a few seconds so that polling ``/health`` does not load Kafka.
+
+``documents_searchable`` counts the served generation's documents (manifests not deleted)
+in that generation's documents index: its own when it chunks differently.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
+from typing import Any
 
-from elasticsearch import AsyncElasticsearch
+from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from indexer.change_log import (
     ChangeLogSettings,
@@ -23,11 +28,24 @@ from indexer.change_log import (
     topic_lag,
     total_lag,
 )
+from query_api.index_space import IndexSpaceReader
 
 logger = logging.getLogger(__name__)
 
 ChangeLogOffsets = dict[str, dict[int, PartitionOffsets]]
 """Per change topic, per partition: the worker group's offsets."""
+
+SEARCHABLE: dict[str, Any] = {"bool": {"must_not": [{"term": {"deleted": True}}]}}
+"""Manifests of documents that are indexed (a delete leaves a tombstone manifest)."""
+
+
+@dataclass(frozen=True)
+class ServedDocuments:
+    """The generation the alias serves and its documents (each ``None`` when unreadable)."""
+
+    generation: str | None
+    documents_index: str | None
+    searchable: int | None
 
 
 def lane_backlog(
@@ -52,6 +70,28 @@ async def elasticsearch_status(client: AsyncElasticsearch, timeout_s: float = 2.
     except Exception as error:  # health must answer whatever is wrong
         return f"unreachable: {type(error).__name__}"
     return str(response["status"])
+
+
+async def served_documents(
+    client: AsyncElasticsearch, spaces: IndexSpaceReader, shared: str, timeout_s: float = 2.0
+) -> ServedDocuments:
+    """Which generation is served, where its manifests are and how many documents it holds;
+    never raises (a health check reports what it can)."""
+    try:
+        space = await asyncio.wait_for(spaces.read(), timeout_s)
+    except Exception as error:  # health must answer whatever is wrong
+        logger.info("served_generation_unknown error=%r", error)
+        return ServedDocuments(None, None, None)
+    index = space.documents_index_or(shared) if space is not None else shared
+    generation = space.generation if space is not None else None
+    try:
+        counted = await asyncio.wait_for(client.count(index=index, query=SEARCHABLE), timeout_s)
+    except NotFoundError:
+        return ServedDocuments(generation, index, 0)  # nothing indexed yet
+    except Exception as error:  # health must answer whatever is wrong
+        logger.info("searchable_documents_unknown index=%s error=%r", index, error)
+        return ServedDocuments(generation, index, None)
+    return ServedDocuments(generation, index, int(counted["count"]))
 
 
 class KafkaLagProbe:

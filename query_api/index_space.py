@@ -1,9 +1,14 @@
-"""What the current chunk generation's vectors were made with (its mapping's ``_meta``).
+"""What the current chunk generation's vectors were made with (its mapping's ``_meta``),
+and where its manifests are.
 
 Query vectors must come from the models the index was built with: a different dimension
 would make Elasticsearch refuse the kNN query, a different model with the same dimension
 would silently return nonsense. The API reads the generation's ``_meta`` (cached a short
 while, since the alias can move to a new generation) and checks its encoders against it.
+
+A generation that chunks differently keeps its manifests in its own documents index
+(``GenerationMeta.documents_index``): what reads the served generation's manifests (the
+document route, thumbnails, ``/health``) reads :meth:`IndexSpace.documents_index_or`.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from indexer.encoders.base import Encoders, TextEmbedder
+from indexer.generations.meta import GenerationMeta, GenerationMetaError
 from indexer.store.errors import ELASTICSEARCH_ERRORS, failure_reason, is_missing
 from query_api.errors import ServiceUnavailable
 
@@ -34,6 +40,8 @@ class IndexSpace:
     text_dimensions: int | None
     clip_model: str | None
     clip_dimensions: int | None
+    documents_index: str | None = None
+    """The generation's own documents index; ``None``: the shared one."""
 
     @classmethod
     def from_meta(cls, generation: str, meta: dict[str, Any]) -> IndexSpace:
@@ -43,7 +51,13 @@ class IndexSpace:
             text_dimensions=meta.get("text_dimensions"),
             clip_model=meta.get("clip_model"),
             clip_dimensions=meta.get("clip_dimensions"),
+            documents_index=own_documents_index(meta),
         )
+
+    def documents_index_or(self, shared: str) -> str:
+        """The index holding this generation's manifests (``shared``:
+        ``MMRAG_DOCUMENTS_INDEX``)."""
+        return self.documents_index or shared
 
     def check_text(self, encoder: TextEmbedder) -> None:
         """Text kNN is impossible when the dimensions differ (503, with both models)."""
@@ -96,6 +110,22 @@ class IndexSpaceReader:
             logger.info("index_space generation=%s meta=%s", generation, meta)
         self._cached, self._read_at = space, now
         return space
+
+    async def documents_index(self, shared: str) -> str:
+        """The served generation's documents index (``shared`` while nothing is indexed);
+        raises :class:`ServiceUnavailable` when Elasticsearch cannot say."""
+        space = await self.read()
+        return space.documents_index_or(shared) if space is not None else shared
+
+
+def own_documents_index(meta: dict[str, Any]) -> str | None:
+    """The documents index a generation's ``_meta`` names, ``None`` for the shared one
+    (pure). A ``_meta`` that is not a generation's (an index made by hand, an unknown
+    mmrag) names none: its manifests can only be in the shared index."""
+    try:
+        return GenerationMeta.from_meta(meta).documents_index
+    except GenerationMetaError:
+        return None
 
 
 def same_model(indexed: str | None, loaded: str | None) -> bool:

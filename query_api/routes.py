@@ -23,7 +23,7 @@ from query_api.answering import (
 )
 from query_api.documents import load_document
 from query_api.generation_encoders import index_build
-from query_api.health import elasticsearch_status
+from query_api.health import elasticsearch_status, served_documents
 from query_api.hits import to_hit
 from query_api.images import decode_query_image
 from query_api.openapi import SEARCH_REQUEST_BODY
@@ -190,7 +190,10 @@ async def ask(body: AskRequest, found: Services, who: CallerDep) -> Response | A
 
 @router.get("/documents/{doc_id}", response_model=DocumentResponse, responses=_ERRORS)
 async def document(doc_id: str, found: Services, who: CallerDep) -> DocumentResponse:
-    return await load_document(found.client, found.store.documents_index, doc_id, who)
+    """The manifest as the served generation has it (its own documents index when it
+    chunks differently)."""
+    documents_index = await found.retriever.spaces.documents_index(found.store.documents_index)
+    return await load_document(found.client, documents_index, doc_id, who)
 
 
 @router.get(
@@ -200,7 +203,7 @@ async def document(doc_id: str, found: Services, who: CallerDep) -> DocumentResp
     summary="A JPEG thumbnail of an indexed image chunk",
 )
 async def image(chunk_id: str, found: Services, who: CallerDep) -> Response:
-    thumbnail = await found.thumbnails.thumbnail(chunk_id, who)
+    thumbnail = await found.thumbnails.thumbnail(chunk_id, who, found.retriever.spaces)
     return Response(
         thumbnail, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"}
     )
@@ -208,8 +211,11 @@ async def image(chunk_id: str, found: Services, who: CallerDep) -> Response:
 
 @router.get("/health", response_model=HealthResponse)
 async def health(found: Services) -> HealthResponse:
-    elasticsearch, lag, backlog = await asyncio.gather(
-        elasticsearch_status(found.client), found.lag.lag(), found.lag.backlog()
+    elasticsearch, lag, backlog, served = await asyncio.gather(
+        elasticsearch_status(found.client),
+        found.lag.lag(),
+        found.lag.backlog(),
+        served_documents(found.client, found.retriever.spaces, found.store.documents_index),
     )
     problems = await found.problems()
     build = await index_build(found.client, found.store.chunks_alias)
@@ -223,6 +229,9 @@ async def health(found: Services) -> HealthResponse:
         clip_model=found.encoders.clip.name if found.encoders.clip else None,
         llm=found.generation.llm_name,
         index_build=IndexBuild(**build) if build is not None else None,
+        generation=served.generation,
+        documents_index=served.documents_index,
+        documents_searchable=served.searchable,
         problems=problems,
     )
 

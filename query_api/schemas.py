@@ -252,6 +252,13 @@ class HealthResponse(BaseModel):
     when answers are extractive."""
     index_build: IndexBuild | None = None
     """The newest generation that is not live and not retired, if any."""
+    generation: str | None = None
+    """The generation the chunks alias serves (``None``: nothing indexed, or unreadable)."""
+    documents_index: str | None = None
+    """Where the served generation's manifests are: the shared documents index, or its own
+    when it chunks differently (``None``: unreadable)."""
+    documents_searchable: int | None = None
+    """Documents the served generation holds (manifests not deleted); ``None``: unreadable."""
     problems: list[str] = Field(default_factory=list)
     """Why the status is ``degraded`` besides Elasticsearch: models that differ from the
     index's, an LLM that failed to load."""

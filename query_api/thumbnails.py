@@ -11,8 +11,9 @@ Where the bytes come from, by what the chunk records:
 
 ``ContentReader`` enforces the same roots as the worker (``indexer.read_scope``: the
 source's roots in ``MMRAG_SOURCE_ROOTS``, else the watched root recorded in the document's
-manifest, within ``MMRAG_ALLOWED_ROOTS``) and the allowed asset hosts, so the API reads
-nothing the indexer could not; CMS documents never give a local file. The bytes must
+manifest, within ``MMRAG_ALLOWED_ROOTS``; that manifest is the served generation's, from its
+own documents index when it chunks differently) and the allowed asset hosts, so the API
+reads nothing the indexer could not; CMS documents never give a local file. The bytes must
 still hash to the chunk's ``image_sha256``: an image that changed since it was indexed is
 not served as if it were the one that matched.
 """
@@ -36,6 +37,7 @@ from indexer.store.errors import ELASTICSEARCH_ERRORS, failure_reason, is_missin
 from query_api.access import Caller, may_read
 from query_api.errors import NotFound, ServiceUnavailable
 from query_api.images import FailureCache, ThumbnailCache, make_thumbnail
+from query_api.index_space import IndexSpaceReader
 
 IMAGE_FIELDS = [
     "doc_id",
@@ -71,10 +73,11 @@ class ThumbnailService:
         self.cache = ThumbnailCache(cache_size)
         self.failures = FailureCache(cache_size, failure_ttl_s)
 
-    async def thumbnail(self, chunk_id: str, caller: Caller) -> bytes:
+    async def thumbnail(self, chunk_id: str, caller: Caller, spaces: IndexSpaceReader) -> bytes:
         """A JPEG thumbnail; 404 for an unknown, non-image or unreadable chunk. An image
         that could not be read is answered from memory for ``failure_ttl_s``, so repeated
-        calls do not re-read or re-extract it."""
+        calls do not re-read or re-extract it. ``spaces``: the API's reading of the alias,
+        for the served generation's documents index."""
         source = await self._chunk(chunk_id)
         if source.get("modality") != "image" or not may_read(source.get("acl"), caller):
             raise NotFound(f"no image chunk {chunk_id!r}")
@@ -86,7 +89,7 @@ class ThumbnailService:
         if failure is not None:
             raise NotFound(failure)
         try:
-            data = await self._image_bytes(source)
+            data = await self._image_bytes(source, spaces)
             if hashlib.sha256(data).hexdigest() != source.get("image_sha256"):
                 raise NotFound(f"the image of {chunk_id!r} changed since it was indexed")
             thumbnail = await asyncio.to_thread(
@@ -122,7 +125,9 @@ class ThumbnailService:
             raise ServiceUnavailable(reason) from error
         return dict(response["_source"])
 
-    async def _scope(self, source: Mapping[str, Any], target: str) -> ReadScope:
+    async def _scope(
+        self, source: Mapping[str, Any], target: str, spaces: IndexSpaceReader
+    ) -> ReadScope:
         """The roots the worker read this document under: the source's configured roots,
         else the watched root its manifest records (looked up only for a local target)."""
         name = str(source.get("source", ""))
@@ -132,9 +137,10 @@ class ThumbnailService:
             and name.startswith(FILE_SYSTEM_PREFIX)
             and name not in self._store.source_roots
         ):
+            documents_index = await spaces.documents_index(self._store.documents_index)
             try:
                 manifest = await self._get(
-                    self._store.documents_index,
+                    documents_index,
                     str(source.get("doc_id", "")),
                     ["manifest.fields.root"],
                     "document",
@@ -145,22 +151,22 @@ class ThumbnailService:
             root = fields.get("root") if isinstance(fields.get("root"), str) else None
         return scope_for(name, root, self._store)
 
-    async def _image_bytes(self, source: Mapping[str, Any]) -> bytes:
+    async def _image_bytes(self, source: Mapping[str, Any], spaces: IndexSpaceReader) -> bytes:
         uri = str(source.get("uri", ""))
         reference = source.get("image_reference")
         if reference:
-            scope = await self._scope(source, resolve_reference(str(reference), uri))
+            scope = await self._scope(source, resolve_reference(str(reference), uri), spaces)
             return await self._reader.read_image(str(reference), uri, scope)
         name = uri.rstrip("/").rsplit("/", 1)[-1]
         content_type = resolve_content_type(source.get("content_type"), name)
         if content_type == "application/pdf":
-            scope = await self._scope(source, uri)
+            scope = await self._scope(source, uri, spaces)
             document = await self._reader.read_document(uri, scope)
             return await asyncio.to_thread(
                 _pdf_image, document, source.get("page"), source.get("image_index"), self._limits
             )
         if content_type and content_type.startswith("image/"):
-            scope = await self._scope(source, uri)
+            scope = await self._scope(source, uri, spaces)
             return await self._reader.read_document(uri, scope)
         raise NotFound(f"no stored image behind {uri!r} (content type {content_type})")
 

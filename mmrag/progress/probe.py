@@ -17,9 +17,11 @@ from elasticsearch import AsyncElasticsearch, NotFoundError
 from indexer.change_log import GroupOffsetReader, TopicOffsets
 from mmrag.progress.snapshot import (
     LaneReading,
+    Served,
     Snapshot,
     SourceReading,
     lane_readings,
+    served_generation,
     source_readings,
     sources_query,
 )
@@ -33,6 +35,8 @@ class ProbeTargets:
     worker_group: str
     topics: Mapping[Lane, str]
     documents_index: str
+    """The shared documents index (``MMRAG_DOCUMENTS_INDEX``); a served generation that
+    chunks differently is counted in its own."""
     chunks_alias: str
     state_dir: Path | None = None
     """The watcher's state directory, for what was sent per ``fs:`` source (None: skip)."""
@@ -83,8 +87,9 @@ class Probe:
         )
         sources: tuple[SourceReading, ...] = ()
         chunks: int | None = None
+        served: Served | None = None
         try:
-            response, chunks = await asyncio.wait_for(
+            served, response, chunks = await asyncio.wait_for(
                 self._elasticsearch_counts(), self._targets.timeout_s
             )
             sources = source_readings(response, sent)
@@ -98,6 +103,8 @@ class Probe:
             chunks_searchable=chunks,
             offsets=offsets,
             errors=tuple(errors),
+            generation=served.generation if served is not None else None,
+            documents_index=served.documents_index if served is not None else None,
         )
 
     async def _offsets(self) -> dict[str, TopicOffsets]:
@@ -109,11 +116,16 @@ class Probe:
             self._reader = await reader.__aenter__()
         return dict(await self._reader.read(list(targets.topics.values())))
 
-    async def _elasticsearch_counts(self) -> tuple[Mapping[str, Any], int]:
+    async def _elasticsearch_counts(self) -> tuple[Served, Mapping[str, Any], int]:
         targets = self._targets
         try:
+            mapping = await self._elasticsearch.indices.get_mapping(index=targets.chunks_alias)
+            served = served_generation(mapping.body, targets.documents_index)
+        except NotFoundError:
+            served = served_generation({}, targets.documents_index)  # nothing indexed yet
+        try:
             response = await self._elasticsearch.search(
-                index=targets.documents_index, **sources_query()
+                index=served.documents_index, **sources_query()
             )
             body: Mapping[str, Any] = response.body
         except NotFoundError:
@@ -123,7 +135,7 @@ class Probe:
             chunks = int(counted["count"])
         except NotFoundError:
             chunks = 0
-        return body, chunks
+        return served, body, chunks
 
 
 def _describe(error: BaseException) -> str:

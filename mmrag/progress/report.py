@@ -41,6 +41,10 @@ class StatusReport:
     events_per_s: float | None
     eta_s: float | None
     errors: tuple[str, ...]
+    generation: str | None = None
+    """The generation searched (the chunks alias's); ``None``: nothing indexed, or unread."""
+    documents_index: str | None = None
+    """Where the searchable counts come from: that generation's documents index."""
 
     @property
     def caught_up(self) -> bool:
@@ -115,4 +119,6 @@ class ProgressTracker:
             events_per_s=events_rate,
             eta_s=eta_seconds(snapshot.pending, events_rate),
             errors=snapshot.errors,
+            generation=snapshot.generation,
+            documents_index=snapshot.documents_index,
         )

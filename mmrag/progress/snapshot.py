@@ -3,7 +3,9 @@
 - Kafka: per lane (live, backfill), the worker group's offsets on that lane's topic: events
   not processed yet (lag) and events processed so far (the group's position, summed).
 - Elasticsearch: per source, the documents searchable (manifests not deleted) and their
-  chunks (the manifests' ``chunk_count``), and the chunks alias's ``_count``.
+  chunks (the manifests' ``chunk_count``), and the chunks alias's ``_count``. The manifests
+  are the served generation's: the one the chunks alias points at keeps them in its own
+  documents index when it chunks differently (``GenerationMeta.documents_index``).
 - The watcher's state on this machine: per ``fs:`` source, the documents it has sent.
 """
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.change_log import TopicOffsets, topic_lag
+from indexer.generations.meta import GenerationMeta, GenerationMetaError
 from stream.lanes import Lane
 
 MAX_SOURCES = 1000
@@ -50,6 +53,10 @@ class Snapshot:
     """The raw offsets per topic (for what one producer sent: :func:`pending_of_sent`)."""
     errors: tuple[str, ...] = ()
     """What could not be read (``kafka: …``, ``elasticsearch: …``)."""
+    generation: str | None = None
+    """The generation the chunks alias serves (``None``: nothing indexed, or unread)."""
+    documents_index: str | None = None
+    """The documents index the searchable counts come from (``None``: unread)."""
 
     @property
     def pending(self) -> int:
@@ -89,6 +96,30 @@ def pending_of_sent(
         position = reading.position if reading is not None else 0
         remaining += max(0, end - position)
     return remaining
+
+
+@dataclass(frozen=True)
+class Served:
+    """The generation the chunks alias points at and the index of its manifests."""
+
+    generation: str | None
+    documents_index: str
+
+
+def served_generation(mapping: Mapping[str, Any], shared: str) -> Served:
+    """From the chunks alias's ``_mapping`` response: the generation it serves and where
+    that generation's manifests are (``shared``, ``MMRAG_DOCUMENTS_INDEX``, unless its
+    ``_meta`` names its own documents index). An empty response (no alias yet) or a
+    ``_meta`` that is not a generation's reads as the shared index."""
+    if not mapping:
+        return Served(None, shared)
+    generation = sorted(mapping)[-1]
+    meta = mapping[generation].get("mappings", {}).get("_meta", {})
+    try:
+        own = GenerationMeta.from_meta(meta).documents_index
+    except GenerationMetaError:
+        own = None
+    return Served(str(generation), own or shared)
 
 
 def sources_query() -> dict[str, Any]:

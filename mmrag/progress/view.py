@@ -23,6 +23,8 @@ def status_table(report: StatusReport) -> Table:
     table = Table(
         "source", "sent docs", "searchable docs", "chunks", "chunks/s", "ETA", title="sources"
     )
+    if report.generation is not None:
+        table.caption = f"searching {report.generation} (documents in {report.documents_index})"
     for source in report.sources:
         table.add_row(
             source.source,
