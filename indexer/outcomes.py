@@ -52,6 +52,9 @@ class BatchResult:
     outcomes: list[EventOutcome] = field(default_factory=list)
     manifests: dict[str, Manifest] = field(default_factory=dict)
     chunks_embedded: int = 0
+    vectors_copied: int = 0
+    """New chunks whose vectors were copied from the live generation (a chunking group
+    that is not the live one), not embedded."""
     chunks_reused: int = 0
     chunks_deleted: int = 0
     images_embedded: int = 0
@@ -64,6 +67,7 @@ class BatchResult:
         self.outcomes.extend(other.outcomes)
         self.manifests.update(other.manifests)
         self.chunks_embedded += other.chunks_embedded
+        self.vectors_copied += other.vectors_copied
         self.chunks_reused += other.chunks_reused
         self.chunks_deleted += other.chunks_deleted
         self.images_embedded += other.images_embedded

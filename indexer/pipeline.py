@@ -14,6 +14,10 @@ them written again: only the missing ones are embedded. An unavailable store rai
 Lanes: :meth:`IndexingPipeline.sharing` makes a second pipeline on the same store, reader
 and settings with its own ``Encoders`` (the same models behind a priority gate, say);
 only the pipeline that was built with the resources closes them.
+
+Chunking groups (``indexer.generations.group_indexer``): a pipeline may chunk with other
+parameters than the settings' (``chunk_size``) and copy the vectors of chunks another
+index already holds (``stored_vectors``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from indexer.batch_embedding import BatchEmbedder
+from indexer.batch_embedding import BatchEmbedder, StoredVectors
 from indexer.chunks import Chunk, ChunkingOptions
 from indexer.content import DocumentContent
 from indexer.document_folder import DocumentFolder
@@ -50,10 +54,14 @@ class IndexingPipeline:
         source_retry: SourceRetry | None = None,
         image_max_side: int = DEFAULT_IMAGE_MAX_SIDE,
         owns_resources: bool = True,
+        chunk_size: tuple[int, int] | None = None,
+        stored_vectors: StoredVectors | None = None,
     ) -> None:
         """``image_max_side``: the encoders' ``EncoderSettings.image_max_side``;
         ``owns_resources``: :meth:`close` closes ``store`` and ``reader`` (False when
-        another pipeline or the caller owns them)."""
+        another pipeline or the caller owns them); ``chunk_size``: the chunker's
+        ``(max_tokens, overlap_tokens)`` (default: the settings'); ``stored_vectors``:
+        where vectors of identical chunks may be copied from instead of embedded."""
         self._settings = settings
         self._source_retry = source_retry or SourceRetry()
         self._store = store
@@ -62,15 +70,20 @@ class IndexingPipeline:
         self._image_max_side = image_max_side
         self._owns_resources = owns_resources
         self._closed = False
-        chunking = ChunkingOptions(
-            settings.chunk_max_tokens, settings.chunk_overlap_tokens, tokenizer=encoders.text
+        self._chunk_size = chunk_size
+        self._stored_vectors = stored_vectors
+        max_tokens, overlap_tokens = chunk_size or (
+            settings.chunk_max_tokens,
+            settings.chunk_overlap_tokens,
         )
+        chunking = ChunkingOptions(max_tokens, overlap_tokens, tokenizer=encoders.text)
+        self._pipeline_version = chunking.version
         limits = ExtractionLimits(
             max_bytes=settings.max_document_bytes, max_image_pixels=settings.max_image_pixels
         )
         content = DocumentContent(reader, chunking, limits, settings.extract_timeout_s)
         self._folder = DocumentFolder(content, store, chunking.version)
-        self._embedder = BatchEmbedder(encoders, settings, image_max_side)
+        self._embedder = BatchEmbedder(encoders, settings, image_max_side, stored_vectors)
 
     def sharing(self, encoders: Encoders) -> IndexingPipeline:
         """A pipeline on this one's store, reader, settings and source retry with other
@@ -83,7 +96,14 @@ class IndexingPipeline:
             source_retry=self._source_retry,
             image_max_side=self._image_max_side,
             owns_resources=False,
+            chunk_size=self._chunk_size,
+            stored_vectors=self._stored_vectors,
         )
+
+    @property
+    def pipeline_version(self) -> str:
+        """The chunking version its manifests record (``ChunkingOptions.version``)."""
+        return self._pipeline_version
 
     @property
     def vector_space(self) -> VectorSpace:
@@ -145,12 +165,15 @@ class IndexingPipeline:
         result.embed_seconds = time.perf_counter() - started
         for doc_id, reason in embedded.failures.items():
             folded[doc_id] = folded[doc_id].failed("encode", reason)
-        result.chunks_embedded += len(embedded.vectors)
+        result.chunks_embedded += len(embedded.vectors) - len(embedded.copied)
+        result.vectors_copied += len(embedded.copied)
         result.images_embedded += sum(
             1
             for chunks in to_embed.values()
             for chunk in chunks
-            if chunk.image is not None and chunk.chunk_id in embedded.vectors
+            if chunk.image is not None
+            and chunk.chunk_id in embedded.vectors
+            and chunk.chunk_id not in embedded.copied
         )
 
         clip = self._encoders.clip

@@ -1,27 +1,29 @@
-"""Dual write: the worker's changes reach every generation of the alias, each with the
-vectors of its own models.
+"""Dual write: the worker's changes reach every generation of a chunking group, each with
+the vectors of its own models.
 
-The ``ChunkStore`` the worker's pipeline writes through. It learns the generations from
-Elasticsearch (every ``refresh_s``, cheap: one mapping and one alias read) and, for each
-batch, writes every document's chunk operations to each generation: the live one (whose
-failures fail the document) and the others (a building one, a ready one, the one kept
-for rollback), whose failures are logged and repaired (an update of a chunk a generation
-does not hold yet becomes a copy from the live one; the promotion's verify pass catches
-the rest). A chunk whose models differ from a generation's (its ``text_model`` and
-``clip_model`` fields say which made its vectors) is embedded again for it; identical
-models mean the vectors are reused, not recomputed. Manifests are written last, once,
-as the plain store does.
+The ``ChunkStore`` a chunking group's pipeline writes through
+(:mod:`indexer.generations.chunking_groups`: the generations whose manifests are in one
+documents index, this store's). It learns the generations from Elasticsearch (every
+``refresh_s``, cheap: one mapping and one alias read) and, for each batch, writes every
+document's chunk operations to each generation of its group: the lead (the live one when
+the group holds it, else the group's first; its failures fail the document) and the
+others (a building one, a ready one, the one kept for rollback), whose failures are
+logged and repaired (an update of a chunk a generation does not hold yet becomes a copy
+from the lead; the promotion's verify pass catches the rest). Reads (stored chunk ids,
+manifests) go to the lead and the group's documents index. A chunk whose models differ
+from a generation's (its ``text_model`` and ``clip_model`` fields say which made its
+vectors) is embedded again for it; identical models mean the vectors are reused, not
+recomputed. Manifests are written last, once, as the plain store does.
 
 So the worker's configured models matter for creating generation 1 and for the vectors
-it computes first; after a promotion the new live generation still gets its own models'
-vectors (at the cost of a second embedding until the worker is configured alike).
+it computes first; the pipelines of the chunking groups embed with their lead's models
+(``indexer.generations.group_indexer``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -29,10 +31,11 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from indexer.encoders.base import Encoders
+from indexer.generations.alias_view import GenerationsView
 from indexer.generations.copying import ChunkCopier
 from indexer.generations.elastic_io import bulk
 from indexer.generations.encoders import EncoderCache
-from indexer.generations.registry import Generation, GenerationRegistry
+from indexer.generations.registry import Generation, GenerationError, GenerationRegistry
 from indexer.generations.stored_images import StoredImageReader
 from indexer.manifest import Manifest
 from indexer.settings import IndexerSettings
@@ -47,7 +50,8 @@ logger = logging.getLogger(__name__)
 
 class GenerationFanout:
     """A :class:`indexer.ports.ChunkStore` over ``ElasticsearchStore`` that writes every
-    generation (see the module docstring)."""
+    generation of the group whose manifests are in ``store.documents_index`` (see the
+    module docstring)."""
 
     def __init__(
         self,
@@ -58,32 +62,52 @@ class GenerationFanout:
         *,
         refresh_s: float = 5.0,
         reader: ContentReader | None = None,
+        view: GenerationsView | None = None,
     ) -> None:
-        """``reader``: closed with this store (the one behind ``images``, when it is
-        this store's own)."""
+        """``settings``: the worker's (its ``documents_index`` is the shared one; the
+        group's is ``store``'s); ``reader``: closed with this store (the one behind
+        ``images``, when it is this store's own); ``view``: shared with the other groups
+        of the lane (else this store reads the generations itself every ``refresh_s``)."""
         self._reader = reader
         self._store = store
         self._settings = settings
         self._cache = cache
         self._images = images
-        self._registry = GenerationRegistry(store.client, settings.chunks_alias)
-        self._refresh_s = refresh_s
-        self._known: list[Generation] = []
-        self._read_at = float("-inf")
+        self._view = view or GenerationsView(
+            store.client, settings.chunks_alias, refresh_s=refresh_s
+        )
+        self._group = store.documents_index
+        self._shared = settings.documents_index
 
     async def wait_until_ready(self) -> None:
         await self._store.wait_until_ready()
 
     async def ensure_indexes(self, space: VectorSpace) -> str:
-        """As the plain store (``GenerationMismatch`` included: the worker passes the
-        live generation's encoders, see ``live_generation_encoders``)."""
-        return await self._store.ensure_indexes(space)
+        """The group holding the live generation (or the shared group before any
+        generation exists): as the plain store (``GenerationMismatch`` included: the
+        worker passes the live generation's encoders, see ``live_generation_encoders``).
+        Another group: its documents index, and its lead's name."""
+        generations = await self.generations()
+        lead = generations[0] if generations else None
+        if lead is None and self._group != self._shared:
+            raise GenerationError(f"no generation keeps its manifests in {self._group}")
+        if lead is None or lead.live:
+            name = await self._store.ensure_indexes(space)
+            self._view.expire()
+            return name
+        await self._store.ensure_documents_index()
+        return lead.name
 
     async def load_manifests(self, doc_ids: Sequence[str]) -> dict[str, Manifest]:
+        """From the group's documents index."""
         return await self._store.load_manifests(doc_ids)
 
     async def existing_chunk_ids(self, chunk_ids: Sequence[str]) -> set[str]:
-        return await self._store.existing_chunk_ids(chunk_ids)
+        """Held by the group's lead (behind the alias before any generation exists)."""
+        generations = await self.generations()
+        if not generations:
+            return await self._store.existing_chunk_ids(chunk_ids)
+        return await self._store.existing_chunk_ids(chunk_ids, index=generations[0].name)
 
     async def close(self) -> None:
         await self._store.close()
@@ -91,38 +115,33 @@ class GenerationFanout:
             await self._reader.close()
 
     async def generations(self) -> list[Generation]:
-        """The alias's generations, live first (re-read every ``refresh_s``)."""
-        now = time.monotonic()
-        if now - self._read_at >= self._refresh_s or not self._known:
-            try:
-                found = await self._registry.list()
-            except ELASTICSEARCH_ERRORS as error:
-                unavailable = store_unavailable(error, "reading the index generations")
-                if unavailable is None:
-                    raise
-                raise unavailable from error
-            self._known = sorted(found, key=lambda g: not g.live)
-            self._read_at = now
-        return self._known
+        """The group's generations, lead first (the live one when the group holds it,
+        else the oldest), re-read every ``refresh_s``."""
+        found = await self._view.current()
+        mine = [g for g in found if g.meta.documents_index_or(self._shared) == self._group]
+        return sorted(mine, key=lambda g: not g.live)
 
     async def apply(self, writes: Sequence[DocumentWrite]) -> dict[str, str]:
         generations = await self.generations()
-        if not generations or not generations[0].live:
-            return await self._store.apply(writes)  # nothing to fan out to (yet)
-        live, others = generations[0], generations[1:]
+        if not generations:
+            if self._group == self._shared:
+                return await self._store.apply(writes)  # nothing to fan out to (yet)
+            reason = f"no generation keeps its manifests in {self._group} (dropped?)"
+            return {write.doc_id: reason for write in writes}
+        lead, others = generations[0], generations[1:]
         roots = {w.doc_id: w.manifest.fields.root if w.manifest.fields else None for w in writes}
         owner = {op.chunk_id: w.doc_id for w in writes for op in w.operations}
-        failed = await self._write(live, writes, roots, refresh=self._settings.refresh)
+        failed = await self._write(lead, writes, roots, refresh=self._settings.refresh)
         failures = {owner.get(chunk_id, chunk_id): reason for chunk_id, reason in failed.items()}
         manifests = [
             DocumentWrite(w.doc_id, [], w.manifest) for w in writes if w.doc_id not in failures
         ]
         failures.update(await self._store.apply(manifests))
-        # The others all at once, refreshed like the live one: around a switch the API may
+        # The others all at once, refreshed like the lead: around a switch the API may
         # still read the generation it cached (5 s), and a change it was told about must
         # be searchable in whichever generation it reads.
         await asyncio.gather(
-            *(self._write_secondary(generation, live, writes, roots) for generation in others)
+            *(self._write_secondary(generation, lead, writes, roots) for generation in others)
         )
         return failures
 
@@ -141,19 +160,19 @@ class GenerationFanout:
     async def _write_secondary(
         self,
         generation: Generation,
-        live: Generation,
+        lead: Generation,
         writes: Sequence[DocumentWrite],
         roots: dict[str, str | None],
     ) -> None:
         try:
-            await self._write_secondary_or_raise(generation, live, writes, roots)
+            await self._write_secondary_or_raise(generation, lead, writes, roots)
         except Exception:  # never fail the live write for a generation being built
             logger.exception("dual_write_failed generation=%s", generation.name)
 
     async def _write_secondary_or_raise(
         self,
         generation: Generation,
-        live: Generation,
+        lead: Generation,
         writes: Sequence[DocumentWrite],
         roots: dict[str, str | None],
     ) -> None:
@@ -164,7 +183,7 @@ class GenerationFanout:
         missing = [chunk_id for chunk_id in failed if chunk_id in updates]
         if missing:  # chunks this generation does not hold yet: copy them whole
             copier = await self._copier(generation)
-            await copier.copy(missing, live.name, generation.name, roots, operation="index")
+            await copier.copy(missing, lead.name, generation.name, roots, operation="index")
         for chunk_id in set(failed) - set(missing):
             logger.warning(
                 "dual_write_item_failed generation=%s chunk_id=%s %s",
@@ -217,16 +236,27 @@ class GenerationFanout:
         ]
 
 
-def dual_writing_store(settings: IndexerSettings, cache: EncoderCache) -> GenerationFanout:
-    """The worker's store: every generation written, each with encoders from ``cache``
-    (seeded with the ones the worker loaded)."""
+def dual_writing_store(
+    settings: IndexerSettings,
+    cache: EncoderCache,
+    *,
+    documents_index: str | None = None,
+    view: GenerationsView | None = None,
+) -> GenerationFanout:
+    """A chunking group's store (the group whose manifests are in ``documents_index``,
+    default the shared one): each of its generations written with encoders from
+    ``cache`` (seeded with the ones the worker loaded)."""
     reader = ContentReader(settings)
+    group = settings.model_copy(
+        update={"documents_index": documents_index or settings.documents_index}
+    )
     return GenerationFanout(
-        ElasticsearchStore(settings),
+        ElasticsearchStore(group),
         settings,
         cache,
         StoredImageReader(reader, settings),
         reader=reader,
+        view=view,
     )
 
 

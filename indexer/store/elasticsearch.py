@@ -53,6 +53,11 @@ class ElasticsearchStore:
     def client(self) -> AsyncElasticsearch:
         return self._client
 
+    @property
+    def documents_index(self) -> str:
+        """Where this store keeps the manifests."""
+        return self._settings.documents_index
+
     async def close(self) -> None:
         await self._client.close()
 
@@ -66,11 +71,8 @@ class ElasticsearchStore:
         """The documents index and the current chunk generation (created on first use)."""
         settings = self._settings
         alias = settings.chunks_alias
-        documents = settings.documents_index
         try:
-            if not await self._client.indices.exists(index=documents):
-                layout = IndexLayout(settings.documents_shards, settings.documents_replicas)
-                await self._create(documents, documents_index_body(layout))
+            await self._ensure_documents_index()
             if await self._client.indices.exists_alias(name=alias):
                 found = await self._client.indices.get_alias(name=alias)
                 generation = str(sorted(found.body)[-1])
@@ -104,6 +106,22 @@ class ElasticsearchStore:
         self.generation = generation
         return generation
 
+    async def ensure_documents_index(self) -> None:
+        """The documents index alone (a chunking group's whose generations exist)."""
+        try:
+            await self._ensure_documents_index()
+        except ELASTICSEARCH_ERRORS as error:
+            unavailable = store_unavailable(error, "preparing the documents index")
+            if unavailable is None:
+                raise
+            raise unavailable from error
+
+    async def _ensure_documents_index(self) -> None:
+        settings = self._settings
+        if not await self._client.indices.exists(index=settings.documents_index):
+            layout = IndexLayout(settings.documents_shards, settings.documents_replicas)
+            await self._create(settings.documents_index, documents_index_body(layout))
+
     async def _create(self, index: str, body: dict[str, Any]) -> None:
         try:
             await self._client.indices.create(index=index, **body)
@@ -133,14 +151,17 @@ class ElasticsearchStore:
             for item in found_items(response["docs"], doing)
         }
 
-    async def existing_chunk_ids(self, chunk_ids: Sequence[str]) -> set[str]:
-        """Which of these chunks are already stored (written before a crash or a replay)."""
+    async def existing_chunk_ids(
+        self, chunk_ids: Sequence[str], *, index: str | None = None
+    ) -> set[str]:
+        """Which of these chunks are already stored (written before a crash or a replay),
+        behind the alias or in ``index`` (a chunking group's lead generation)."""
         if not chunk_ids:
             return set()
         doing = "checking stored chunks"
         try:
             response = await self._client.mget(
-                index=self._settings.chunks_alias, ids=list(chunk_ids), source=False
+                index=index or self._settings.chunks_alias, ids=list(chunk_ids), source=False
             )
         except ELASTICSEARCH_ERRORS as error:
             unavailable = store_unavailable(error, doing)
