@@ -107,8 +107,8 @@ async def run(pages: int, corpus: Path, es_url: str, batch: int) -> None:
                 BuildRequest(text_model=MINILM + "@onnx-int8"),
             ),
         ):
-            _, target, _ = await plan_build(registry, settings, encoder_settings, cache, request)
-            generation = await start_or_resume(registry, target)
+            plan = await plan_build(registry, settings, encoder_settings, cache, request)
+            generation = await start_or_resume(registry, settings, plan)
             started = time.perf_counter()
             progress = await run_build(registry, settings, cache, generation, images, page_size=20)
             rows.append((label, time.perf_counter() - started, progress))

@@ -42,13 +42,30 @@ def generations_table(generations: Sequence[Generation]) -> Table:
         table.add_row(
             f"{g.name}{' *' if g.live else ''}\n{g.meta.state}",
             f"text {config.text_model}\nCLIP {config.clip_model or '—'}\n"
-            f"{config.runtime} · {config.chunking or 'chunking not recorded'}",
+            f"{config.runtime} · {chunking_line(g)}",
             f"{g.chunks}\n{g.size_bytes / 1e6:.1f} MB",
             g.meta.created.strftime("%Y-%m-%d %H:%M") if g.meta.created else "—",
             progress,
             "\n".join(f"{m} {figures[m]:.3f}" for m in GATED_METRICS if m in figures),
         )
     return table
+
+
+def chunking_line(generation: Generation) -> str:
+    """The chunker a generation was built with, and where its manifests are when it has
+    its own documents index (it chunks differently from the first generation)."""
+    config = generation.meta.config
+    if config.chunk_max_tokens is not None:
+        overlap = config.chunk_overlap_tokens
+        line = (
+            f"chunks {config.chunk_max_tokens}"
+            + (f"/{overlap} overlap" if overlap is not None else "")
+            + " tokens"
+        )
+    else:
+        line = config.chunking or "chunking not recorded"
+    documents = generation.meta.documents_index
+    return line + (f"\nmanifests {documents}" if documents else "")
 
 
 def promotion_table(promotion: Promotion) -> Table:

@@ -1,5 +1,7 @@
 """The lifecycle steps behind ``mmrag generations``: plan a build, run it, verify and
-promote, roll back. Evaluation is injected (the gate lives with ``mmrag eval``)."""
+promote, roll back. Evaluation is injected (the gate lives with ``mmrag eval``), and so is
+the change log a chunker change is rebuilt through (a ``ChangePublisher``: ``indexer``
+does not import ``stream``)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,13 @@ from indexer.generations.elastic_io import pages
 from indexer.generations.encoders import EncoderCache, configured_runtime, model_of
 from indexer.generations.gate import GateDecision, decide_promotion
 from indexer.generations.meta import BuildProgress, GenerationConfig, GenerationMeta
+from indexer.generations.rechunk import (
+    ChangePublisher,
+    RechunkBuilder,
+    RechunkOptions,
+    SyncReport,
+    synchronise,
+)
 from indexer.generations.registry import (
     Generation,
     GenerationError,
@@ -44,11 +53,25 @@ class BuildRequest:
     runtime: str | None = None
     """One runtime for both encoders (``torch``, ``onnx``, ``onnx-int8``)."""
     chunk_max_tokens: int | None = None
+    """A new chunk size (tokens): a chunker change, built from the sources."""
+    chunk_overlap_tokens: int | None = None
 
 
-def chunking_version(encoders: Encoders, settings: IndexerSettings, max_tokens: int) -> str:
-    options = ChunkingOptions(max_tokens, settings.chunk_overlap_tokens, tokenizer=encoders.text)
-    return options.version
+@dataclass(frozen=True)
+class BuildPlan:
+    live: Generation
+    target: GenerationConfig
+    reuse: ReusePlan
+    """``reuse.rechunk``: filled from the sources by the worker (``rechunk``)."""
+
+
+def chunking_version(encoders: Encoders, max_tokens: int, overlap_tokens: int) -> str:
+    return ChunkingOptions(max_tokens, overlap_tokens, tokenizer=encoders.text).version
+
+
+def group_documents(generation: Generation, settings: IndexerSettings) -> str:
+    """The documents index of ``generation``'s chunking group."""
+    return generation.meta.documents_index_or(settings.documents_index)
 
 
 async def live_chunking(
@@ -75,9 +98,9 @@ async def plan_build(
     base: EncoderSettings,
     cache: EncoderCache,
     request: BuildRequest,
-) -> tuple[Generation, GenerationConfig, ReusePlan]:
-    """The live generation, the new configuration (its encoders loaded into ``cache``)
-    and what can be copied; raises ``ChunkingChanged`` for a chunker change and
+) -> BuildPlan:
+    """The live generation, the new configuration (its encoders loaded into ``cache``,
+    its chunker recorded) and what can be copied (nothing when the chunking changes);
     ``GenerationError`` when nothing changes."""
     from indexer.encoders.loading import load_encoders
 
@@ -110,35 +133,56 @@ async def plan_build(
         )
         encoders = await asyncio.to_thread(cache.encoders, draft)
         runtime = current.runtime
-    max_tokens = request.chunk_max_tokens or settings.chunk_max_tokens
-    source_chunking = await live_chunking(registry, settings.documents_index, live)
+    max_tokens = request.chunk_max_tokens or current.chunk_max_tokens or settings.chunk_max_tokens
+    overlap = request.chunk_overlap_tokens
+    if overlap is None:
+        overlap = current.chunk_overlap_tokens
+    if overlap is None:
+        overlap = settings.chunk_overlap_tokens
+    if not 0 <= overlap < max_tokens:
+        raise GenerationError(
+            f"the chunk overlap ({overlap}) must be at least 0 and below the chunk size "
+            f"({max_tokens})"
+        )
+    source_chunking = await live_chunking(registry, group_documents(live, settings), live)
     target = GenerationConfig(
         text_model=encoders.text.name,
         text_dimensions=encoders.text.dimensions,
         clip_model=encoders.clip.name if encoders.clip else None,
         clip_dimensions=encoders.clip.dimensions if encoders.clip else None,
         runtime=runtime,
-        chunking=chunking_version(encoders, settings, max_tokens),
+        chunking=chunking_version(encoders, max_tokens, overlap),
+        chunk_max_tokens=max_tokens,
+        chunk_overlap_tokens=overlap,
     )
     plan = plan_reuse(current.model_copy(update={"chunking": source_chunking}), target)
-    if (current.text_model, current.clip_model) == (target.text_model, target.clip_model):
+    same_models = (current.text_model, current.clip_model) == (target.text_model, target.clip_model)
+    if same_models and not plan.rechunk:
         raise GenerationError(f"{live.name} already has this configuration ({target.describe()})")
-    return live, target, plan
+    return BuildPlan(live, target, plan)
 
 
-async def start_or_resume(registry: GenerationRegistry, target: GenerationConfig) -> str:
+async def start_or_resume(
+    registry: GenerationRegistry, settings: IndexerSettings, plan: BuildPlan
+) -> str:
     """A generation of this configuration that is building (resumed) or ready (nothing
-    left to do), else a new one."""
+    left to do), else a new one: in the live one's chunking group, or, when the chunking
+    changes, with its own documents index."""
     for generation in await registry.list():
         pending = generation.meta.state in ("building", "ready") and not generation.live
-        if pending and _same(generation.meta.config, target):
+        if pending and _same(generation.meta.config, plan.target):
             logger.info("generation_resuming name=%s", generation.name)
             return generation.name
-    return await registry.create(GenerationMeta(config=target))
+    if plan.reuse.rechunk:
+        return await registry.create(
+            GenerationMeta(config=plan.target), own_documents=settings.documents_index
+        )
+    meta = GenerationMeta(config=plan.target, documents_index=plan.live.meta.documents_index)
+    return await registry.create(meta)
 
 
 def _same(a: GenerationConfig, b: GenerationConfig) -> bool:
-    return (a.text_model, a.clip_model) == (b.text_model, b.clip_model)
+    return (a.text_model, a.clip_model, a.chunking) == (b.text_model, b.clip_model, b.chunking)
 
 
 async def run_build(
@@ -150,8 +194,25 @@ async def run_build(
     *,
     page_size: int = 20,
     on_progress: ProgressCallback | None = None,
+    publisher: ChangePublisher | None = None,
+    rechunk: RechunkOptions | None = None,
 ) -> BuildProgress:
+    """Copy the live generation into ``name`` or, when ``name`` chunks differently (its
+    own chunking group), have the worker fill it from the sources through ``publisher``."""
     generation = await registry.get(name)
+    live = await registry.live()
+    if group_documents(generation, settings) != group_documents(live, settings):
+        if publisher is None:
+            raise GenerationError(f"{name} chunks differently: it needs the change log")
+        builder = RechunkBuilder(
+            registry,
+            publisher,
+            settings.documents_index,
+            rechunk or RechunkOptions(),
+            on_progress=on_progress,
+        )
+        progress, _ = await builder.build(name)
+        return progress
     encoders = await asyncio.to_thread(cache.encoders, generation.meta.config)
     copier = ChunkCopier(
         registry.client, encoders, images, max_image_pixels=settings.max_image_pixels
@@ -162,10 +223,19 @@ async def run_build(
     copier.counts.clip_reused = progress.clip_vectors_reused
     copier.counts.clip_embedded = progress.clip_vectors_embedded
     copier.counts.images_unreadable = progress.images_unreadable
-    builder = GenerationBuilder(
-        registry, copier, settings.documents_index, page_size=page_size, on_progress=on_progress
+    builder_ = GenerationBuilder(
+        registry,
+        copier,
+        group_documents(live, settings),
+        page_size=page_size,
+        on_progress=on_progress,
     )
-    return await builder.build(name)
+    return await builder_.build(name)
+
+
+Verification = RepairTotals | SyncReport
+"""A check before a switch: repairs copied from the live generation (same chunking
+group), or a group brought level through the change log (another group)."""
 
 
 async def verify(
@@ -174,20 +244,36 @@ async def verify(
     cache: EncoderCache,
     name: str,
     images: StoredImageReader | None,
-) -> RepairTotals:
+    *,
+    publisher: ChangePublisher | None = None,
+    rechunk: RechunkOptions | None = None,
+) -> Verification:
+    """Make ``name`` hold exactly its group's manifests' chunks: copied from the live
+    generation in the live group, re-indexed through ``publisher`` in another group."""
     generation = await registry.get(name)
+    live = await registry.live()
+    documents = group_documents(generation, settings)
+    if documents != group_documents(live, settings):
+        if publisher is None:
+            raise GenerationError(
+                f"{name} chunks differently from the live generation: checking it needs "
+                "the change log (run it through mmrag generations)"
+            )
+        return await synchronise(
+            registry, publisher, settings.documents_index, name, rechunk or RechunkOptions()
+        )
     encoders = await asyncio.to_thread(cache.encoders, generation.meta.config)
     copier = ChunkCopier(
         registry.client, encoders, images, max_image_pixels=settings.max_image_pixels
     )
-    return await verify_and_repair(registry, copier, settings.documents_index, name)
+    return await verify_and_repair(registry, copier, documents, name)
 
 
 @dataclass(frozen=True)
 class Promotion:
     candidate: str
     live: str
-    repaired: RepairTotals
+    repaired: Verification
     scores: dict[str, dict[str, float]]
     decision: GateDecision | None
     switched: bool
@@ -203,6 +289,8 @@ async def promote(
     evaluate: Evaluate | None = None,
     tolerance: float = 0.01,
     force: bool = False,
+    publisher: ChangePublisher | None = None,
+    rechunk: RechunkOptions | None = None,
 ) -> Promotion:
     """Verify-and-repair the candidate (default: the newest ready generation), evaluate
     both side by side (when ``evaluate`` is given), switch if the gate passes or ``force``."""
@@ -224,7 +312,9 @@ async def promote(
         )
     if chosen.meta.state == "building":
         raise GenerationError(f"{chosen.name} is still building: finish the build first")
-    repaired = await verify(registry, settings, cache, chosen.name, images)
+    repaired = await verify(
+        registry, settings, cache, chosen.name, images, publisher=publisher, rechunk=rechunk
+    )
     scores: dict[str, dict[str, float]] = {}
     decision = None
     if evaluate is not None:
@@ -246,13 +336,18 @@ async def rollback(
     settings: IndexerSettings | None = None,
     cache: EncoderCache | None = None,
     images: StoredImageReader | None = None,
-) -> tuple[str, str | None, RepairTotals | None]:
+    *,
+    publisher: ChangePublisher | None = None,
+    rechunk: RechunkOptions | None = None,
+) -> tuple[str, str | None, Verification | None]:
     """Back to the generation that was live before, in one alias request; returns (now
-    live, left, repairs). With ``settings`` and ``cache`` it is first verified and
-    repaired like a promotion's candidate (the dual write kept it current; this checks)."""
+    live, left, what the check did). With ``settings`` and ``cache`` it is first checked
+    like a promotion's candidate (the worker kept it current; this makes sure)."""
     target = rollback_target(await registry.list())
     repaired = None
     if settings is not None and cache is not None:
-        repaired = await verify(registry, settings, cache, target.name, images)
+        repaired = await verify(
+            registry, settings, cache, target.name, images, publisher=publisher, rechunk=rechunk
+        )
     left = await registry.switch(target.name)
     return target.name, left, repaired

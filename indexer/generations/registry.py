@@ -18,8 +18,12 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from indexer.generations.meta import GenerationMeta, GenerationMetaError
-from indexer.generations.naming import next_generation, ordered_generations
-from indexer.store.mappings import IndexLayout, chunk_index_body
+from indexer.generations.naming import (
+    generation_documents_index,
+    next_generation,
+    ordered_generations,
+)
+from indexer.store.mappings import IndexLayout, chunk_index_body, documents_index_body
 
 logger = logging.getLogger(__name__)
 
@@ -157,10 +161,22 @@ class GenerationRegistry:
             "vectors_reused": round(build.reused_share, 3),
         }
 
-    async def create(self, meta: GenerationMeta) -> str:
-        """A new, empty generation after the highest existing one (not on the alias)."""
+    async def create(self, meta: GenerationMeta, *, own_documents: str | None = None) -> str:
+        """A new, empty generation after the highest existing one (not on the alias).
+
+        ``own_documents`` (the shared documents index's name): the generation chunks
+        differently, so it gets its own documents index
+        (``naming.generation_documents_index``), created first, so that a worker that
+        sees the generation always finds where its manifests go."""
         existing = [generation.name for generation in await self.list()]
         name = next_generation(self._alias, existing)
+        if own_documents is not None:
+            documents = generation_documents_index(own_documents, self._alias, name)
+            meta = meta.model_copy(update={"documents_index": documents})
+            if not await self._client.indices.exists(index=documents):
+                await self._client.indices.create(
+                    index=documents, **documents_index_body(self._layout)
+                )
         body = chunk_index_body(
             meta.config.space,
             index_type=self._index_type,
@@ -169,7 +185,12 @@ class GenerationRegistry:
         )
         body["mappings"]["_meta"] = meta.to_meta()
         await self._client.indices.create(index=name, **body)
-        logger.info("generation_created name=%s %s", name, meta.config.describe())
+        logger.info(
+            "generation_created name=%s documents=%s %s",
+            name,
+            meta.documents_index or "shared",
+            meta.config.describe(),
+        )
         return name
 
     async def save(self, name: str, meta: GenerationMeta) -> None:
@@ -199,14 +220,26 @@ class GenerationRegistry:
         logger.info("generation_switched to=%s from=%s", to, left.name if left else None)
         return left.name if left else None
 
-    async def drop(self, name: str) -> None:
-        generation = await self.get(name)
+    async def drop(self, name: str) -> str | None:
+        """Delete a generation that is not live, and its own documents index when no
+        other generation keeps its manifests there; returns that index if deleted."""
+        generations = await self.list()
+        generation = next((g for g in generations if g.name == name), None)
+        if generation is None:
+            raise GenerationError(f"no generation {name!r} of {self._alias}")
         if generation.live:
             raise GenerationError(
                 f"{name} is live: promote or roll back to another generation first"
             )
         await self._client.indices.delete(index=name)
         logger.info("generation_dropped name=%s", name)
+        documents = generation.meta.documents_index
+        shared = any(g.meta.documents_index == documents for g in generations if g.name != name)
+        if documents is None or shared:
+            return None
+        await self._client.indices.delete(index=documents, ignore_unavailable=True)
+        logger.info("documents_index_dropped name=%s generation=%s", documents, name)
+        return documents
 
 
 def rollback_target(generations: list[Generation]) -> Generation:

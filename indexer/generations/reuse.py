@@ -4,6 +4,12 @@ A vector depends on the encoder that made it, as its name says (the model, and a
 for a runtime whose vectors differ: ``@onnx-int8``, ``@bf16``). A vector is copied when
 that name is the same in both generations, made again when it differs, and absent when
 the new generation has no such model.
+
+Chunks are copied only when both generations chunk alike. A new chunking (another chunk
+size or overlap, another tokenizer) changes chunk ids: the new generation is then filled
+by the worker from the sources (``rechunk``: ``indexer.generations.rechunk``), and its
+vectors are embedded there, but for chunks whose ids did not change, whose vectors the
+worker copies from the live generation when the model is the same.
 """
 
 from __future__ import annotations
@@ -16,30 +22,23 @@ from indexer.generations.meta import GenerationConfig
 VectorAction = Literal["copy", "embed", "drop"]
 
 
-class ChunkingChanged(ValueError):
-    """The new configuration chunks differently: chunk ids change, so the new generation
-    cannot be filled from the old one's chunks."""
-
-
 @dataclass(frozen=True)
 class ReusePlan:
     text: VectorAction
     clip: VectorAction
+    rechunk: bool = False
+    """The chunking changes: the generation is filled from the sources, not copied."""
 
     @property
     def copies_everything(self) -> bool:
-        return self.text != "embed" and self.clip != "embed"
+        return not self.rechunk and self.text != "embed" and self.clip != "embed"
 
 
 def plan_reuse(source: GenerationConfig, target: GenerationConfig) -> ReusePlan:
-    """Per vector field, copy or embed again; raises :class:`ChunkingChanged` when the
-    chunk pipeline differs (both recorded and different)."""
-    if source.chunking and target.chunking and source.chunking != target.chunking:
-        raise ChunkingChanged(
-            f"the chunking changes ({source.chunking} → {target.chunking}): chunk ids "
-            "change, so a generation cannot be copied from the live one. Re-index from the "
-            "sources instead (docs/architecture.md, 'Index generations: chunker changes')"
-        )
+    """Per vector field, copy or embed again, and whether the chunking changes (both
+    recorded and different: a generation whose chunking is not recorded chunks as the
+    live one did)."""
+    rechunk = bool(source.chunking and target.chunking and source.chunking != target.chunking)
     text: VectorAction = "copy" if source.text_model == target.text_model else "embed"
     clip: VectorAction
     if target.clip_model is None:
@@ -48,4 +47,4 @@ def plan_reuse(source: GenerationConfig, target: GenerationConfig) -> ReusePlan:
         clip = "copy"
     else:
         clip = "embed"
-    return ReusePlan(text=text, clip=clip)
+    return ReusePlan(text=text, clip=clip, rechunk=rechunk)

@@ -40,6 +40,7 @@ from indexer.generations.lifecycle import (
 from indexer.generations.meta import BuildProgress
 from indexer.generations.reembed import text_model_input
 from indexer.generations.registry import GenerationRegistry
+from indexer.generations.repair import RepairTotals
 from indexer.generations.stored_images import StoredImageReader
 from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
@@ -241,15 +242,16 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             reading = asyncio.create_task(keep_searching(client))
             writing = asyncio.create_task(keep_writing())
 
-            live, target, plan = await plan_build(
+            plan = await plan_build(
                 registry,
                 settings,
                 encoder_settings,
                 cache,
                 BuildRequest(clip_model=str(other_clip)),
             )
-            assert (live.name, plan.text, plan.clip) == (first, "copy", "embed")
-            name = await start_or_resume(registry, target)
+            assert (plan.live.name, plan.reuse.text, plan.reuse.clip) == (first, "copy", "embed")
+            assert not plan.reuse.rechunk
+            name = await start_or_resume(registry, settings, plan)
 
             def interrupt(_: BuildProgress) -> None:
                 raise BuildInterrupted
@@ -262,7 +264,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert saved.state == "building"
             assert saved.build.documents_done == 2
             assert saved.build.cursor is not None
-            assert await start_or_resume(registry, target) == name  # the same one, resumed
+            assert await start_or_resume(registry, settings, plan) == name  # the same one, resumed
             # Files change and go between the build's pages (some copied, some not yet).
             rounds_before = rounds
             build_copying.set()
@@ -279,7 +281,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
                 on_progress=lambda page: seen.append(page.documents_done),
             )
             assert seen[0] == 4  # it went on after the saved page, not from the start
-            assert await start_or_resume(registry, target) == name  # ready: not built again
+            assert await start_or_resume(registry, settings, plan) == name  # ready: not built again
             assert progress.finished
             assert progress.documents_done >= len(STABLE)
             assert progress.text_vectors_embedded == 0
@@ -338,7 +340,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
 
             back, left, repaired = await rollback(registry, settings, cache, images)
             assert (back, left) == (first, name)
-            assert repaired is not None
+            assert isinstance(repaired, RepairTotals)  # the same chunking: repaired by copying
             assert repaired.copied + repaired.deleted == 0  # the dual write kept it exact
             assert await registry.live_name() == first
             assert await assert_matches_manifests(es, settings.documents_index, first) > 0
@@ -346,11 +348,9 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
 
             # A text runtime change (MiniLM on ONNX Runtime int8): CLIP vectors are copied.
             int8 = BuildRequest(text_model=encoders.text.name + "@onnx-int8")
-            _, text_target, text_plan = await plan_build(
-                registry, settings, encoder_settings, cache, int8
-            )
-            assert (text_plan.text, text_plan.clip) == ("embed", "copy")
-            third = await start_or_resume(registry, text_target)
+            text_plan = await plan_build(registry, settings, encoder_settings, cache, int8)
+            assert (text_plan.reuse.text, text_plan.reuse.clip) == ("embed", "copy")
+            third = await start_or_resume(registry, settings, text_plan)
             text_progress = await run_build(registry, settings, cache, third, images)
             assert text_progress.text_vectors_embedded > 0
             assert text_progress.text_vectors_reused == 0

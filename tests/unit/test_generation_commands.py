@@ -81,3 +81,23 @@ def test_the_status_line_of_a_build() -> None:
         }
     )
     assert line == "index generation g-2 building: 3/9 documents, 50% of vectors reused, ETA 42 s"
+
+
+def test_the_list_shows_each_generations_chunker_and_own_documents_index() -> None:
+    rechunked = GenerationMeta(
+        config=CONFIG.model_copy(
+            update={"chunk_max_tokens": 120, "chunk_overlap_tokens": 20, "chunking": "c/120"}
+        ),
+        documents_index="mmrag-documents-000002",
+    )
+    generations = [
+        Generation("g-1", GenerationMeta(config=CONFIG, state="live"), live=True),
+        Generation("g-2", rechunked, live=False),
+    ]
+    text = _text(generations_table(generations))
+    assert "chunking not recorded" in text
+    assert "chunks 120/20 overlap tokens" in text
+    assert "manifests mmrag-documents-000002" in text
+    rows = generations_json(generations)
+    assert rows[1]["config"]["chunk_max_tokens"] == 120
+    assert rows[1]["documents_index"] == "mmrag-documents-000002"

@@ -26,7 +26,7 @@ from indexer.generations.naming import (
 )
 from indexer.generations.registry import Generation, GenerationError, rollback_target
 from indexer.generations.repair import plan_repair
-from indexer.generations.reuse import ChunkingChanged, plan_reuse
+from indexer.generations.reuse import plan_reuse
 from indexer.store.mappings import VectorSpace
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -124,11 +124,14 @@ def test_no_clip_model_in_the_new_generation_drops_clip_vectors() -> None:
     assert plan_reuse(CONFIG, target).clip == "drop"
 
 
-def test_a_chunking_change_is_refused_with_the_way_out() -> None:
+def test_a_chunking_change_is_a_rebuild_from_the_sources() -> None:
     target = CONFIG.model_copy(update={"chunking": "chunks/2:120:30:bert:context=48"})
-    with pytest.raises(ChunkingChanged, match="Re-index from the sources"):
-        plan_reuse(CONFIG, target)
+    plan = plan_reuse(CONFIG, target)
+    assert plan.rechunk
+    assert not plan.copies_everything
+    assert not plan_reuse(CONFIG, CONFIG.model_copy(update={"clip_model": None})).rechunk
     unknown = CONFIG.model_copy(update={"chunking": None})  # older generation: not recorded
+    assert not plan_reuse(unknown, target).rechunk
     assert plan_reuse(unknown, target).text == "copy"
 
 
