@@ -15,14 +15,15 @@ from typing import Any, Protocol
 from elasticsearch import AsyncElasticsearch
 
 from indexer.events import ChangeEvent, utc_now
-from indexer.generations.copying import chunks_by_document, read_manifests, wanted_ids
-from indexer.generations.elastic_io import bulk, pages
+from indexer.generations.copying import chunks_by_document, read_manifests
+from indexer.generations.elastic_io import bulk, pages, read_by_id
 from indexer.generations.registry import GenerationError, GenerationRegistry
 from indexer.generations.republish import (
     Action,
     DocumentState,
     NotRepublishable,
     Pending,
+    check_document,
     decide,
     delete_event,
     reads_inline,
@@ -170,7 +171,9 @@ class GroupSync:
     async def check_chunks(self) -> bool:
         """Make the target generation hold exactly its manifests' chunks: extra ones are
         deleted, a document missing some has its manifest reset (reconciling publishes
-        it again). Returns whether anything was reset."""
+        it again); documents being written meanwhile are left alone
+        (``republish.check_document``). Returns whether to reconcile and check again
+        (something was reset, or was being written)."""
         client = self._client
         await client.indices.refresh(index=[self._target, self._target_documents])
         held_docs = await _documents_with_chunks(client, self._target)
@@ -179,26 +182,33 @@ class GroupSync:
             known.extend(str(hit["_id"]) for hit in hits)
         doc_ids = sorted(set(known) | held_docs)
         reset: list[str] = []
+        changing = 0
         size = self._options.page_size
         for start in range(0, len(doc_ids), size):
             batch = doc_ids[start : start + size]
-            manifests = await read_manifests(client, self._target_documents, batch)
+            before = await read_manifests(client, self._target_documents, batch)
             held = await chunks_by_document(client, self._target, batch)
+            after = await read_manifests(client, self._target_documents, batch)
+            live = await read_by_id(client, self._source_documents, batch, vectors=False)
             extra: list[str] = []
+            reset_here: list[str] = []
             for doc_id in batch:
-                wanted = set(wanted_ids(manifests.get(doc_id)))
-                have = set(held.get(doc_id, {}))
-                extra.extend(sorted(have - wanted))
-                if wanted - have:
-                    reset.append(doc_id)
+                state = DocumentState.from_source(live[doc_id]) if doc_id in live else None
+                check = check_document(
+                    before.get(doc_id), after.get(doc_id), held.get(doc_id, {}), state
+                )
+                extra.extend(check.delete)
+                changing += check.changing
+                if check.reset:
+                    reset_here.append(doc_id)
             actions = [{"_op_type": "delete", "_index": self._target, "_id": c} for c in extra]
             actions.extend(
                 {"_op_type": "delete", "_index": self._target_documents, "_id": d}
-                for d in reset
-                if d in batch
+                for d in reset_here
             )
             await bulk(client, actions, refresh="true")
             self.report.chunks_deleted += len(extra)
+            reset.extend(reset_here)
         self.report.manifests_reset += len(reset)
         if reset:
             logger.warning(
@@ -206,7 +216,7 @@ class GroupSync:
                 self._target,
                 len(reset),
             )
-        return bool(reset)
+        return bool(reset) or changing > 0
 
     async def _states(self, index: str) -> dict[str, DocumentState]:
         await self._client.indices.refresh(index=index)

@@ -248,3 +248,54 @@ class Pending:
         return sorted(
             d for d, n in self.attempts.items() if n >= self.max_attempts and d in self.first_seen
         )
+
+
+@dataclass(frozen=True)
+class ChunkCheck:
+    """What one document's chunks in a generation need to match its group's manifest."""
+
+    delete: tuple[str, ...] = ()
+    """Chunks no manifest names, written for this revision or an older one."""
+    reset: bool = False
+    """Chunks the manifest names are missing: drop the manifest so that the document is
+    indexed again (the pipeline would otherwise keep them as unchanged)."""
+    changing: bool = False
+    """Its manifest changed while it was checked: look again later."""
+
+
+def check_document(
+    before: Manifest | None,
+    after: Manifest | None,
+    held: Mapping[str, Mapping[str, Any]],
+    live: DocumentState | None,
+) -> ChunkCheck:
+    """``before`` and ``after``: the document's manifest in the generation's group read
+    before and after its chunks ``held`` (chunk id → source, with ``revision``); ``live``:
+    the document in the live group. A document whose manifest changed meanwhile is being
+    written: it is left for the next pass; a chunk of a newer revision than the manifest
+    belongs to a write in flight and is never deleted."""
+    if _state_of(before) != _state_of(after):
+        return ChunkCheck(changing=True)
+    if after is None:  # chunks without a manifest: stale once the live group is past them
+        if live is not None and not live.deleted:
+            return ChunkCheck()  # being indexed, or reconciling publishes it
+        floor = live.revision if live is not None else None
+        return ChunkCheck(
+            tuple(sorted(c for c, s in held.items() if floor is None or _revision(s) <= floor))
+        )
+    wanted = set() if after.deleted else set(after.chunk_ids)
+    delete = sorted(
+        chunk_id
+        for chunk_id, source in held.items()
+        if chunk_id not in wanted and _revision(source) <= after.revision
+    )
+    return ChunkCheck(tuple(delete), reset=bool(wanted - set(held)))
+
+
+def _state_of(manifest: Manifest | None) -> DocumentState | None:
+    return DocumentState(manifest.revision, manifest.deleted) if manifest is not None else None
+
+
+def _revision(source: Mapping[str, Any]) -> int:
+    value = source.get("revision")
+    return int(value) if value is not None else 0

@@ -15,10 +15,12 @@ from indexer.events import MAX_INLINE_TEXT_BYTES, ChangeEvent, Operation, decode
 from indexer.generations.republish import (
     INLINE_CONTENT_TYPE,
     Action,
+    ChunkCheck,
     DocumentState,
     NotRepublishable,
     Pending,
     TextSpan,
+    check_document,
     decide,
     delete_event,
     reads_inline,
@@ -256,3 +258,56 @@ def test_a_settled_document_starts_afresh() -> None:
     assert pending.given_up() == []
     assert not pending.due("d", 30.0)
     assert pending.due("d", 40.0)
+
+
+# ── checking a generation's chunks against its group's manifest ─────────────────────
+
+
+def _manifest(revision: int, *chunk_ids: str, deleted: bool = False) -> Manifest:
+    return Manifest(
+        doc_id="d",
+        revision=revision,
+        deleted=deleted,
+        chunks=tuple(
+            ChunkPosition(chunk_id=c, modality="text", order=n) for n, c in enumerate(chunk_ids)
+        ),
+    )
+
+
+def test_extra_chunks_of_this_revision_or_older_are_deleted_newer_ones_kept() -> None:
+    manifest = _manifest(5, "a", "b")
+    held = {
+        "a": {"revision": 5},
+        "b": {"revision": 5},
+        "old": {"revision": 4},
+        "new": {"revision": 6},
+    }
+    check = check_document(manifest, manifest, held, DocumentState(5))
+    assert check == ChunkCheck(delete=("old",))
+
+
+def test_missing_chunks_reset_the_document() -> None:
+    manifest = _manifest(5, "a", "b")
+    check = check_document(manifest, manifest, {"a": {"revision": 5}}, DocumentState(5))
+    assert check.reset
+    assert check.delete == ()
+
+
+def test_a_document_being_written_is_left_for_later() -> None:
+    held = {"x": {"revision": 3}}
+    check = check_document(_manifest(5, "a"), _manifest(6, "b"), held, DocumentState(6))
+    assert check == ChunkCheck(changing=True)
+    assert check_document(None, _manifest(1, "a"), {}, DocumentState(1)).changing
+
+
+def test_a_deleted_document_keeps_no_chunk_of_its_revision() -> None:
+    deleted = _manifest(7, deleted=True)
+    held = {"a": {"revision": 5}, "later": {"revision": 8}}
+    assert check_document(deleted, deleted, held, DocumentState(7, True)) == ChunkCheck(("a",))
+
+
+def test_chunks_without_a_manifest_go_once_the_live_group_is_past_them() -> None:
+    held = {"a": {"revision": 3}, "b": {"revision": 9}}
+    assert check_document(None, None, held, None) == ChunkCheck(("a", "b"))
+    assert check_document(None, None, held, DocumentState(5, True)) == ChunkCheck(("a",))
+    assert check_document(None, None, held, DocumentState(5)) == ChunkCheck()  # being indexed
