@@ -7,7 +7,9 @@ HNSW returns the k nearest *visible* chunks rather than filtering after the fact
 
 Bodies ask for ids and each chunk's ``doc_id`` and ``modality`` (doc values, with
 ``_source: false``), so that results can be grouped by document; the fused top hits are
-fetched afterwards.
+fetched afterwards. They never count the matches (``track_total_hits: false``): only the
+top hits are read, and counting every match kept BM25 from skipping the documents that
+cannot reach the top (block-max WAND), ≈ 1 ms of Elasticsearch CPU per question here.
 """
 
 from __future__ import annotations
@@ -115,6 +117,7 @@ def bm25_body(text: str, filters: Sequence[Body], *, size: int, fields: LexicalF
         "size": size,
         "_source": False,
         "docvalue_fields": list(GROUP_FIELDS),
+        "track_total_hits": False,
         "query": {"bool": {"must": [{"multi_match": match}], "filter": list(filters)}},
     }
 
@@ -125,6 +128,7 @@ def plain_bm25_body(text: str, filters: Sequence[Body], *, size: int) -> Body:
         "size": size,
         "_source": False,
         "docvalue_fields": list(GROUP_FIELDS),
+        "track_total_hits": False,
         "query": {
             "bool": {
                 "must": [{"match": {TEXT_FIELD: {"query": text}}}],
@@ -147,6 +151,7 @@ def knn_body(
         "size": k,
         "_source": False,
         "docvalue_fields": list(GROUP_FIELDS),
+        "track_total_hits": False,
         "knn": {
             "field": field,
             "query_vector": [float(value) for value in vector],
@@ -167,6 +172,11 @@ def clip_knn_body(
     vector: Sequence[float], filters: Sequence[Body], *, k: int, num_candidates: int
 ) -> Body:
     return knn_body("clip_vector", vector, filters, k=k, num_candidates=num_candidates)
+
+
+def with_sources(body: Body) -> Body:
+    """``body`` asking for its hits' sources (``SOURCE_FIELDS``, never the vectors) too."""
+    return {**body, "_source": {"includes": list(SOURCE_FIELDS)}}
 
 
 SOURCE_FIELDS = (

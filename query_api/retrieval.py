@@ -1,9 +1,9 @@
 """``ChunkRetriever``: a query in, fused hits out.
 
-    plan (which retrievers) ─ embed the query (worker thread) ─ run retrievers concurrently
-    (chunk ids and their doc ids) ─ fuse with RRF ─ rerank the top N (when a reranker is
-    configured) ─ group by document (when asked) ─ fetch the top-k sources (no vectors)
-    ─ RetrievedChunk list
+    plan (which retrievers) ─ embed the query (worker thread) ─ run the retrievers in one
+    ``_msearch`` (chunk ids and their doc ids) ─ fuse with RRF ─ rerank the top N (when a
+    reranker is configured) ─ group by document (when asked) ─ fetch the top-k sources (no
+    vectors) ─ RetrievedChunk list
 
 Embedding is CPU-bound: it runs off the event loop, micro-batched across concurrent
 queries (``query_api.embedding``). The service is named ``ChunkRetriever`` because
@@ -33,6 +33,7 @@ from query_api.generation_encoders import GenerationEmbedders, QueryEmbedders
 from query_api.grouping import group_by_document, order_by_document, ungrouped
 from query_api.hits import RetrievedChunk, chunk_from_source
 from query_api.index_space import IndexSpace, IndexSpaceReader
+from query_api.multi_search import SearchFailed, hit_list, msearch_lines, search_responses
 from query_api.planning import (
     NEEDS_CLIP,
     FusionPlan,
@@ -48,6 +49,7 @@ from query_api.queries import (
     filter_clauses,
     plain_bm25_body,
     text_knn_body,
+    with_sources,
 )
 from query_api.reranking import Reranker, passage_for_reranking, rerank_candidates
 from query_api.schemas import GroupBy, Mode, Profile, Retriever, SearchFilters
@@ -60,6 +62,10 @@ logger = logging.getLogger(__name__)
 
 GENERATION_TTL_S = 5.0
 """How long the alias's generation is cached: a switch is followed within this."""
+INLINE_SOURCES_WINDOW = 50
+"""Up to this many candidates per retriever, the searches return the hits' sources (no
+``mget`` round trip after fusion); above it (``group_by`` windows reach 1,000), reading every
+candidate's source costs more than the ``mget`` of the top k."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ class SearchOutcome:
     chunks: list[RetrievedChunk]
     retrievers: tuple[Retriever, ...]
     timings_ms: dict[str, float]
-    """``embed``, ``retrieve`` (the concurrent retrievers), ``rerank``, ``fetch``."""
+    """``embed``, ``retrieve`` (the retrievers' one ``_msearch``), ``rerank``, ``fetch``."""
     reranker: str | None = None
     """The reranking model that ordered the top candidates, if one did."""
 
@@ -156,8 +162,9 @@ class ChunkRetriever:
 
         fusion = self._fusion(query)
         started = time.perf_counter()
-        rankings = await asyncio.gather(
-            *(self._rank(p, text, vectors, query, caller, fusion.window, index) for p in plan)
+        sources: dict[str, dict[str, Any]] = {}
+        rankings = await self._rank(
+            plan, text, vectors, query, caller, fusion.window, index, sources
         )
         timings["retrieve"] = _ms_since(started)
         group_keys = {chunk_id: key for ranking in rankings for chunk_id, key in ranking}
@@ -169,7 +176,6 @@ class ChunkRetriever:
             k_constant=fusion.k_constant,
             weights=fusion.weights,
         )
-        sources: dict[str, dict[str, Any]] = {}
         reranker = self._reranker if query.profile is Profile.DEFAULT and text else None
         if reranker is not None and text:
             started = time.perf_counter()
@@ -228,7 +234,8 @@ class ChunkRetriever:
         sources read on the way are kept in ``sources``. A candidate gone from the index
         since it was ranked is dropped."""
         top, rest = fused[: self._settings.rerank_top_n], fused[self._settings.rerank_top_n :]
-        sources.update(await self._fetch([hit.chunk_id for hit in top], index))
+        unread = [hit.chunk_id for hit in top if hit.chunk_id not in sources]
+        sources.update(await self._fetch(unread, index))
         readable = [hit for hit in top if hit.chunk_id in sources]
         passages = [passage_for_reranking(sources[hit.chunk_id]) for hit in readable]
         loop = asyncio.get_running_loop()
@@ -291,31 +298,60 @@ class ChunkRetriever:
 
     async def _rank(
         self,
-        planned: PlannedRetriever,
+        plan: Sequence[PlannedRetriever],
         text: str | None,
         vectors: dict[Retriever, list[float]],
         query: SearchQuery,
         caller: Caller,
         window: int,
         index: str,
-    ) -> list[tuple[str, tuple[str, ...]]]:
-        """``(chunk_id, group key)`` pairs, best first (the key: doc id and modality)."""
+        sources: dict[str, dict[str, Any]],
+    ) -> list[list[tuple[str, tuple[str, ...]]]]:
+        """Per planned retriever, ``(chunk_id, group key)`` pairs, best first (the key: doc
+        id and modality): every retriever's search in one ``_msearch``. With a small window
+        the hits bring their sources (into ``sources``), so no ``mget`` follows."""
+        bodies = [self._body(planned, text, vectors, query, caller, window) for planned in plan]
+        if window <= INLINE_SOURCES_WINDOW:
+            bodies = [with_sources(body) for body in bodies]
+        if not bodies:
+            return []
+        answer = await self._call(self._client.msearch(index=index, searches=msearch_lines(bodies)))
+        try:
+            responses = search_responses(answer, len(bodies)) if answer is not None else None
+        except SearchFailed as failure:
+            if not failure.missing:
+                logger.error("search_failed status=%s error=%s", failure.status, failure.reason)
+                raise ServiceUnavailable(str(failure)) from failure
+            self._spaces.forget()
+            responses = None
+        if responses is None:  # nothing indexed (yet)
+            return [[] for _ in bodies]
+        rankings = [hit_list(response) for response in responses]
+        for hit in (hit for ranking in rankings for hit in ranking):
+            if "_source" in hit:
+                sources[str(hit["_id"])] = dict(hit["_source"])
+        return [[(str(hit["_id"]), _group_key(hit)) for hit in ranking] for ranking in rankings]
+
+    def _body(
+        self,
+        planned: PlannedRetriever,
+        text: str | None,
+        vectors: dict[Retriever, list[float]],
+        query: SearchQuery,
+        caller: Caller,
+        window: int,
+    ) -> dict[str, Any]:
         clauses = filter_clauses(query.filters, caller.principals, planned.modalities)
         retriever = planned.retriever
         if retriever is Retriever.BM25:
-            assert text is not None
+            if text is None:  # planning asks for BM25 only with a text
+                raise InvalidQuery("BM25 needs a text query")
             if query.profile is Profile.PLAIN:
-                body = plain_bm25_body(text, clauses, size=window)
-            else:
-                body = bm25_body(text, clauses, size=window, fields=self._lexical)
-        else:
-            candidates = self._settings.num_candidates(retriever, window)
-            builder = text_knn_body if retriever is Retriever.TEXT_KNN else clip_knn_body
-            body = builder(vectors[retriever], clauses, k=window, num_candidates=candidates)
-        response = await self._call(self._client.search(index=index, body=body))
-        if response is None:
-            return []
-        return [(str(hit["_id"]), _group_key(hit)) for hit in response["hits"]["hits"]]
+                return plain_bm25_body(text, clauses, size=window)
+            return bm25_body(text, clauses, size=window, fields=self._lexical)
+        candidates = self._settings.num_candidates(retriever, window)
+        builder = text_knn_body if retriever is Retriever.TEXT_KNN else clip_knn_body
+        return builder(vectors[retriever], clauses, k=window, num_candidates=candidates)
 
     async def _fetch(self, chunk_ids: Sequence[str], index: str) -> dict[str, dict[str, Any]]:
         if not chunk_ids:

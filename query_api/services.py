@@ -16,6 +16,7 @@ from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from query_api.answering import LazyGeneration, LLMFactory
 from query_api.errors import QueryError
+from query_api.es_client import search_client
 from query_api.health import KafkaLagProbe
 from query_api.metrics import ApiMetrics
 from query_api.reranking import load_reranker
@@ -55,12 +56,7 @@ class QueryServices:
         llm_factory: LLMFactory,
         metrics: ApiMetrics,
     ) -> QueryServices:
-        client = AsyncElasticsearch(
-            store.elasticsearch_url,
-            request_timeout=settings.elasticsearch_timeout_s,
-            max_retries=1,
-            retry_on_timeout=False,
-        )
+        client = search_client(store.elasticsearch_url, timeout_s=settings.elasticsearch_timeout_s)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mmrag-query-embed")
         reader = ContentReader(store)
         limits = ExtractionLimits(

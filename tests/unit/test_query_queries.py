@@ -84,6 +84,7 @@ def test_bm25_searches_every_text_field_with_its_boost() -> None:
         "size": 20,
         "_source": False,
         "docvalue_fields": ["doc_id", "modality"],
+        "track_total_hits": False,
         "query": {
             "bool": {
                 "must": [
@@ -138,6 +139,7 @@ def test_plain_bm25_matches_the_chunk_text_only() -> None:
         "size": 30,
         "_source": False,
         "docvalue_fields": ["doc_id", "modality"],
+        "track_total_hits": False,
         "query": {
             "bool": {
                 "must": [{"match": {"text": {"query": "kafka lag"}}}],
@@ -153,6 +155,7 @@ def test_text_knn_filters_inside_the_knn_search() -> None:
         "size": 10,
         "_source": False,
         "docvalue_fields": ["doc_id", "modality"],
+        "track_total_hits": False,
         "knn": {
             "field": "text_vector",
             "query_vector": [0.5, 0.25],
