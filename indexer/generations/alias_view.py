@@ -12,6 +12,7 @@ import time
 
 from elasticsearch import AsyncElasticsearch
 
+from indexer.errors import StoreUnavailable
 from indexer.generations.registry import Generation, GenerationRegistry
 from indexer.store.errors import ELASTICSEARCH_ERRORS, store_unavailable
 
@@ -27,6 +28,14 @@ class GenerationsView:
     @property
     def alias(self) -> str:
         return self._registry.alias
+
+    async def wait_until_ready(self, wait: str = "30s") -> None:
+        """Return once Elasticsearch answers (a worker starting with it); else
+        ``StoreUnavailable``."""
+        try:
+            await self._registry.client.cluster.health(wait_for_status="yellow", timeout=wait)
+        except ELASTICSEARCH_ERRORS as error:
+            raise StoreUnavailable(f"Elasticsearch is not ready: {error}") from error
 
     async def current(self) -> list[Generation]:
         """The alias's generations, oldest first (re-read every ``refresh_s``; raises

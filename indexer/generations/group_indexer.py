@@ -74,6 +74,10 @@ PipelineFactory = Callable[[ChunkingGroup, bool], Awaitable[GroupPipeline]]
 
 
 class GenerationSource(Protocol):
+    """The alias's generations (``GenerationsView``)."""
+
+    async def wait_until_ready(self) -> None: ...
+
     async def current(self) -> list[Generation]: ...
 
 
@@ -112,6 +116,7 @@ class ChunkingGroupIndexer:
     async def setup(self) -> tuple[str, GroupPipeline]:
         """The primary group's pipeline, set up (generation 1 made if none exists), and
         its lead generation's name."""
+        await self._view.wait_until_ready()
         groups = await self._groups()
         group = primary_group(groups, self._shared, self._default)
         pipeline = await self._pipeline(group, True)

@@ -27,6 +27,9 @@ class _View:
     def __init__(self, generations: list[Generation]) -> None:
         self.generations = generations
 
+    async def wait_until_ready(self) -> None:
+        return None
+
     async def current(self) -> list[Generation]:
         return self.generations
 
