@@ -1,12 +1,14 @@
 """How long building a new index generation takes next to indexing the same corpus fresh,
-and the share of vectors reused, for a CLIP-only and a text-only change.
+and the share of vectors reused, for a CLIP-only, a text-only and a chunker change.
 
 On a real corpus slice (the first ``--pages`` pages of the PostgreSQL manual, in name
 order) indexed through the real pipeline (MiniLM torch fp32 and a tiny random CLIP: the
 only CLIP weights that load offline, so CLIP costs here are a floor): then a generation
 for another tiny random CLIP (CLIP-only: text vectors copied) and one for MiniLM on ONNX
-Runtime int8 (text-only: CLIP vectors copied). One process, one Elasticsearch; uuid-named
-indexes, deleted afterwards.
+Runtime int8 (text-only: CLIP vectors copied), and one for another chunk size (the
+worker's chunking groups run in-process: the build's republished events go straight to
+them; chunks whose ids did not change get the live generation's vectors). One process,
+one Elasticsearch; uuid-named indexes, deleted afterwards.
 
     python -m bench.generations [--pages 100] [--elasticsearch-url URL]
 """
@@ -19,6 +21,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,14 +33,20 @@ from indexer.encoders.loading import load_encoders
 from indexer.encoders.settings import EncoderSettings
 from indexer.encoders.tiny_clip import build_tiny_random_clip
 from indexer.events import ChangeEvent, Operation, derive_doc_id
+from indexer.generations.alias_view import GenerationsView
+from indexer.generations.chunking_groups import ChunkSize
+from indexer.generations.elastic_io import pages
 from indexer.generations.encoders import EncoderCache
 from indexer.generations.fanout import GenerationFanout
+from indexer.generations.group_indexer import ChunkingGroupIndexer, group_pipelines
 from indexer.generations.lifecycle import BuildRequest, plan_build, run_build, start_or_resume
 from indexer.generations.meta import BuildProgress
+from indexer.generations.rechunk import RechunkOptions
 from indexer.generations.registry import GenerationRegistry
 from indexer.generations.stored_images import StoredImageReader
 from indexer.pipeline import IndexingPipeline
 from indexer.settings import IndexerSettings
+from indexer.source_retry import SourceRetry
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
 
@@ -61,6 +70,84 @@ def _events(folder: Path) -> list[ChangeEvent]:
         )
         for path in sorted(folder.glob("*.html"))
     ]
+
+
+RECHUNK_TOKENS = 120
+
+
+class InProcessWorker:
+    """The worker's chunking groups in this process, as the build's change log: what is
+    published is indexed at once (nothing is ever pending)."""
+
+    def __init__(self, indexer: ChunkingGroupIndexer, batch: int) -> None:
+        self._indexer = indexer
+        self._batch = batch
+
+    async def publish(self, events: Sequence[ChangeEvent]) -> None:
+        for start in range(0, len(events), self._batch):
+            await self._indexer.process(events[start : start + self._batch])
+
+    async def pending(self) -> int:
+        return 0
+
+
+async def _rechunk(
+    registry: GenerationRegistry,
+    settings: IndexerSettings,
+    encoder_settings: EncoderSettings,
+    cache: EncoderCache,
+    images: StoredImageReader,
+) -> tuple[float, BuildProgress]:
+    """A chunker-change generation built through in-process chunking groups; its
+    progress carries the vectors the new group embedded and copied."""
+    request = BuildRequest(chunk_max_tokens=RECHUNK_TOKENS)
+    plan = await plan_build(registry, settings, encoder_settings, cache, request)
+    generation = await start_or_resume(registry, settings, plan)
+    view = GenerationsView(registry.client, settings.chunks_alias, refresh_s=0.0)
+    configured = await asyncio.to_thread(cache.encoders, plan.live.meta.config)
+    indexer = ChunkingGroupIndexer(
+        view,
+        group_pipelines(
+            settings,
+            cache,
+            configured,
+            view,
+            registry.client,
+            lane_encoders=lambda models, _primary: models,
+            source_retry=SourceRetry(),
+            image_max_side=encoder_settings.image_max_side,
+        ),
+        shared_documents_index=settings.documents_index,
+        default_chunk_size=ChunkSize(settings.chunk_max_tokens, settings.chunk_overlap_tokens),
+    )
+    worker = InProcessWorker(indexer, batch=20)
+    options = RechunkOptions(page_size=100, grace_s=0.0, poll_s=0.2, settle_s=0.0)
+    started = time.perf_counter()
+    try:
+        progress = await run_build(
+            registry, settings, cache, generation, images, publisher=worker, rechunk=options
+        )
+    finally:
+        await indexer.close()
+    seconds = time.perf_counter() - started
+    copied, total = await _shared_ids(registry.client, plan.live.name, generation)
+    return seconds, progress.model_copy(
+        update={"text_vectors_reused": copied, "text_vectors_embedded": total - copied}
+    )
+
+
+async def _shared_ids(es: AsyncElasticsearch, live: str, generation: str) -> tuple[int, int]:
+    """Of ``generation``'s chunks, how many have an id the live generation has too (their
+    vectors were copied, not embedded), and how many there are."""
+    await es.indices.refresh(index=generation)
+    ids: list[str] = []
+    async for hits in pages(es, generation, "chunk_id", size=1000):
+        ids.extend(str(hit["_id"]) for hit in hits)
+    shared = 0
+    for start in range(0, len(ids), 1000):
+        found = await es.mget(index=live, ids=ids[start : start + 1000], source=False)
+        shared += sum(1 for doc in found["docs"] if doc.get("found"))
+    return shared, len(ids)
 
 
 async def run(pages: int, corpus: Path, es_url: str, batch: int) -> None:
@@ -113,6 +200,10 @@ async def run(pages: int, corpus: Path, es_url: str, batch: int) -> None:
             progress = await run_build(registry, settings, cache, generation, images, page_size=20)
             rows.append((label, time.perf_counter() - started, progress))
             console.print(f"{label}: {rows[-1][1]:.1f} s")
+        label = f"chunker change ({settings.chunk_max_tokens} → {RECHUNK_TOKENS} tokens)"
+        seconds, progress = await _rechunk(registry, settings, encoder_settings, cache, images)
+        rows.append((label, seconds, progress))
+        console.print(f"{label}: {seconds:.1f} s")
     finally:
         await pipeline.close()
         found = await es.indices.get(index=f"{name}-*", ignore_unavailable=True)
