@@ -34,13 +34,14 @@ from indexer.encoders.settings import EncoderSettings
 from indexer.encoders.tiny_clip import build_tiny_random_clip
 from indexer.events import ChangeEvent, Operation, derive_doc_id
 from indexer.generations.alias_view import GenerationsView
+from indexer.generations.build_runner import run_build
 from indexer.generations.chunking_groups import ChunkSize
 from indexer.generations.elastic_io import pages
 from indexer.generations.encoders import EncoderCache
 from indexer.generations.fanout import GenerationFanout
 from indexer.generations.group_indexer import ChunkingGroupIndexer, group_pipelines
-from indexer.generations.lifecycle import BuildRequest, plan_build, run_build, start_or_resume
 from indexer.generations.meta import BuildProgress
+from indexer.generations.planning import BuildRequest, plan_build, start_or_resume
 from indexer.generations.rechunk import RechunkOptions
 from indexer.generations.registry import GenerationRegistry
 from indexer.generations.stored_images import StoredImageReader

@@ -4,80 +4,18 @@ chunker, promote it through the evaluation gate, roll back, drop, list
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from mmrag.generation_context import change_log_publisher, rechunk_options, run_with_registry
+from mmrag.generation_progress import print_check, with_progress_bar
+
 generations_app = typer.Typer(help="Index generations: build, promote, roll back, drop, list.")
-T = TypeVar("T")
-
-
-@asynccontextmanager
-async def _context() -> AsyncIterator[Any]:
-    from elasticsearch import AsyncElasticsearch
-
-    from indexer.generations.registry import GenerationRegistry
-    from indexer.settings import IndexerSettings
-    from indexer.store.mappings import IndexLayout
-    from mmrag.bootstrap import load
-
-    settings = load(IndexerSettings, os.environ)
-    client = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=120)
-    try:
-        yield (
-            settings,
-            GenerationRegistry(
-                client,
-                settings.chunks_alias,
-                index_type=settings.vector_index_type,
-                refresh_interval=settings.refresh_interval,
-                layout=IndexLayout(settings.chunk_shards, settings.chunk_replicas),
-            ),
-        )
-    finally:
-        await client.close()
-
-
-def _run(work: Callable[[Any, Any], Awaitable[T]]) -> T:
-    """Run ``work(settings, registry)``; a generation error is a clear exit 2."""
-    from indexer.generations.registry import GenerationError
-
-    async def main() -> T:
-        async with _context() as (settings, registry):
-            return await work(settings, registry)
-
-    try:
-        return asyncio.run(main())
-    except GenerationError as error:
-        Console(stderr=True).print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
-
-
-@asynccontextmanager
-async def _publisher() -> AsyncIterator[Any]:
-    """The change log a chunker-change build, or the check of a generation of another
-    chunking group, publishes through."""
-    from mmrag.bootstrap import stream_settings
-    from mmrag.generation_publisher import LazyChangeLogPublisher
-
-    publisher = LazyChangeLogPublisher(stream_settings(os.environ))
-    try:
-        yield publisher
-    finally:
-        await publisher.aclose()
-
-
-def _rechunk_options(grace_s: float, timeout_s: float) -> Any:
-    from indexer.generations.rechunk import RechunkOptions
-
-    return RechunkOptions(grace_s=grace_s, timeout_s=timeout_s)
 
 
 GraceOption = Annotated[
@@ -100,7 +38,7 @@ def list_generations(
     async def work(_: Any, registry: Any) -> list[Any]:
         return list(await registry.list(with_stats=True))
 
-    found = _run(work)
+    found = run_with_registry(work)
     if as_json:
         print(json.dumps(generations_json(found), indent=2))
     else:
@@ -134,8 +72,9 @@ def build(
     (through the backfill topic). Search keeps using the live one meanwhile."""
 
     from indexer.encoders.settings import EncoderSettings
+    from indexer.generations.build_runner import run_build
     from indexer.generations.encoders import EncoderCache
-    from indexer.generations.lifecycle import BuildRequest, plan_build, run_build, start_or_resume
+    from indexer.generations.planning import BuildRequest, plan_build, start_or_resume
     from indexer.generations.stored_images import StoredImageReader
     from indexer.sources import ContentReader
     from mmrag.bootstrap import load
@@ -159,8 +98,8 @@ def build(
         )
         reader = ContentReader(settings)
         try:
-            async with _publisher() as publisher:
-                progress = await _with_bar(
+            async with change_log_publisher() as publisher:
+                progress = await with_progress_bar(
                     console,
                     lambda show: run_build(
                         registry,
@@ -171,14 +110,14 @@ def build(
                         page_size=page_size,
                         on_progress=show,
                         publisher=publisher,
-                        rechunk=_rechunk_options(grace_s, timeout_s),
+                        rechunk=rechunk_options(grace_s, timeout_s),
                     ),
                 )
         finally:
             await reader.close()
         return name, progress, plan.reuse.rechunk
 
-    name, progress, rechunked = _run(work)
+    name, progress, rechunked = run_with_registry(work)
     if rechunked:
         console.print(
             f"{name} ready: {progress.documents_done}/{progress.documents_total} documents "
@@ -193,59 +132,6 @@ def build(
         f"embedded, CLIP {progress.clip_vectors_reused} / {progress.clip_vectors_embedded}, "
         f"{progress.images_unreadable} images unreadable). Next: mmrag generations promote"
     )
-
-
-async def _with_bar(console: Console, run: Callable[[Callable[[Any], None]], Awaitable[T]]) -> T:
-    """``run(show)`` under a progress bar that ``show(BuildProgress)`` updates."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[eta]}"),
-        console=console,
-    ) as bar:
-        task = bar.add_task("documents", total=None, eta="")
-
-        def show(progress: Any) -> None:
-            eta = progress.eta_seconds()
-            bar.update(
-                task,
-                completed=progress.documents_done,
-                total=progress.documents_total,
-                eta=f"ETA {eta:.0f} s" if eta is not None else "",
-            )
-
-        return await run(show)
-
-
-def _print_check(console: Console, name: str, repaired: Any) -> None:
-    """What verifying ``name`` did (a repair in the live group, or a group sync)."""
-    from indexer.generations.rechunk import SyncReport
-
-    if isinstance(repaired, SyncReport):
-        console.print(
-            f"verified {name}: {repaired.in_sync}/{repaired.documents} documents in sync, "
-            f"{repaired.upserts} upserts and {repaired.deletes} deletes sent again, "
-            f"{repaired.chunks_deleted} stray chunks deleted"
-        )
-        if repaired.given_up:
-            console.print(
-                f"[yellow]{len(repaired.given_up)} documents stay out of sync[/yellow] "
-                f"(the worker's log says why): {', '.join(repaired.given_up[:5])}"
-            )
-        return
-    console.print(
-        f"verified {name}: {repaired.documents} documents, {repaired.copied} "
-        f"chunks copied, {repaired.deleted} deleted, {repaired.refreshed} refreshed"
-    )
-    if repaired.unrepairable:
-        console.print(
-            f"[yellow]{len(repaired.unrepairable)} chunks named by manifests are in neither "
-            "generation[/yellow] (the live one lost them: `mmrag watch DIR --once --resend` "
-            "writes them again)"
-        )
 
 
 @generations_app.command("promote")
@@ -264,7 +150,7 @@ def promote(
     set, and switch the alias to it if it is not worse (atomic)."""
     from indexer.encoders.settings import EncoderSettings
     from indexer.generations.encoders import EncoderCache
-    from indexer.generations.lifecycle import promote as run_promote
+    from indexer.generations.promotion import promote as run_promote
     from indexer.generations.stored_images import StoredImageReader
     from indexer.sources import ContentReader
     from mmrag.bootstrap import api_configuration, load
@@ -283,7 +169,7 @@ def promote(
             evaluate = gate_evaluator(questions, api_configuration(os.environ))
         reader = ContentReader(settings)
         try:
-            async with _publisher() as publisher:
+            async with change_log_publisher() as publisher:
                 return await run_promote(
                     registry,
                     settings,
@@ -294,13 +180,13 @@ def promote(
                     tolerance=tolerance,
                     force=force,
                     publisher=publisher,
-                    rechunk=_rechunk_options(grace_s, timeout_s),
+                    rechunk=rechunk_options(grace_s, timeout_s),
                 )
         finally:
             await reader.close()
 
-    outcome = _run(work)
-    _print_check(console, outcome.candidate, outcome.repaired)
+    outcome = run_with_registry(work)
+    print_check(console, outcome.candidate, outcome.repaired)
     if outcome.decision is not None:
         console.print(promotion_table(outcome))
     if not outcome.switched:
@@ -320,7 +206,7 @@ def rollback(
     """Switch the alias back to the generation that was live before (one request)."""
     from indexer.encoders.settings import EncoderSettings
     from indexer.generations.encoders import EncoderCache
-    from indexer.generations.lifecycle import rollback as run_rollback
+    from indexer.generations.promotion import rollback as run_rollback
     from indexer.generations.stored_images import StoredImageReader
     from indexer.sources import ContentReader
     from mmrag.bootstrap import load
@@ -332,21 +218,21 @@ def rollback(
         try:
             cache = EncoderCache(load(EncoderSettings, os.environ))
             images = StoredImageReader(reader, settings)
-            async with _publisher() as publisher:
+            async with change_log_publisher() as publisher:
                 return await run_rollback(
                     registry,
                     settings,
                     cache,
                     images,
                     publisher=publisher,
-                    rechunk=_rechunk_options(grace_s, timeout_s),
+                    rechunk=rechunk_options(grace_s, timeout_s),
                 )
         finally:
             await reader.close()
 
-    live, left, repaired = _run(work)
+    live, left, repaired = run_with_registry(work)
     if repaired is not None:
-        _print_check(Console(), live, repaired)
+        print_check(Console(), live, repaired)
     Console().print(f"{live} is live again ({left} kept)")
 
 
@@ -359,6 +245,6 @@ def drop(name: Annotated[str, typer.Argument(help="A generation that is not live
         documents: str | None = await registry.drop(name)
         return documents
 
-    documents = _run(work)
+    documents = run_with_registry(work)
     also = f" with its documents index {documents}" if documents else ""
     Console().print(f"{name} dropped{also}")

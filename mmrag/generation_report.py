@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from indexer.generations.gate import GATED_METRICS
-from indexer.generations.lifecycle import Promotion
+from indexer.generations.promotion import Promotion
 from indexer.generations.registry import Generation
 
 

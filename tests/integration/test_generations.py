@@ -27,17 +27,12 @@ from indexer.encoders import Encoders, EncoderSettings
 from indexer.encoders.loading import load_encoders
 from indexer.encoders.tiny_clip import build_tiny_random_clip
 from indexer.events import ChangeEvent, Operation, derive_doc_id
+from indexer.generations.build_runner import run_build
 from indexer.generations.encoders import EncoderCache
 from indexer.generations.fanout import GenerationFanout, live_generation_encoders
-from indexer.generations.lifecycle import (
-    BuildRequest,
-    plan_build,
-    promote,
-    rollback,
-    run_build,
-    start_or_resume,
-)
 from indexer.generations.meta import BuildProgress
+from indexer.generations.planning import BuildRequest, plan_build, start_or_resume
+from indexer.generations.promotion import promote, rollback
 from indexer.generations.reembed import text_model_input
 from indexer.generations.registry import GenerationRegistry
 from indexer.generations.repair import RepairTotals

@@ -7,8 +7,8 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from indexer.generations.gate import decide_promotion
-from indexer.generations.lifecycle import Promotion
 from indexer.generations.meta import BuildProgress, GenerationConfig, GenerationMeta
+from indexer.generations.promotion import Promotion
 from indexer.generations.registry import Generation
 from indexer.generations.repair import RepairTotals
 from mmrag.cli import app
