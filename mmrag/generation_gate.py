@@ -83,7 +83,7 @@ async def evaluate_generation(
 def gate_evaluator(
     questions: Sequence[LabelledQuestion], configuration: ApiConfiguration
 ) -> Callable[[Generation, Encoders], Awaitable[dict[str, float]]]:
-    """The ``evaluate`` callable ``indexer.generations.lifecycle.promote`` takes."""
+    """The ``evaluate`` callable ``indexer.generations.promotion.promote`` takes."""
 
     async def evaluate(generation: Generation, encoders: Encoders) -> dict[str, float]:
         return await evaluate_generation(generation.name, encoders, questions, configuration)
