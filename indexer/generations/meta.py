@@ -20,6 +20,13 @@ DEFAULT_RUNTIME = "torch"
 """The text encoder runtime of a generation that does not say (all before runtimes)."""
 
 
+def runtime_named_in(text_model: str) -> str:
+    """The runtime a text encoder's name says it ran on (``x@onnx-int8``), for a
+    generation that does not record one (generation 1 is made with the vector space's
+    keys only); ``torch`` for a plain name (torch and ONNX fp32 make the same vectors)."""
+    return "onnx-int8" if text_model.endswith("@onnx-int8") else DEFAULT_RUNTIME
+
+
 class GenerationMetaError(ValueError):
     """A generation's ``_meta`` cannot be read (hand-edited, or from an unknown mmrag)."""
 
@@ -134,7 +141,7 @@ class GenerationMeta(BaseModel):
                 text_dimensions=meta["text_dimensions"],
                 clip_model=meta.get("clip_model"),
                 clip_dimensions=meta.get("clip_dimensions"),
-                runtime=section.pop("runtime", None) or DEFAULT_RUNTIME,
+                runtime=section.pop("runtime", None) or runtime_named_in(meta["text_model"]),
                 chunking=section.pop("chunking", None),
                 chunk_max_tokens=section.pop("chunk_max_tokens", None),
                 chunk_overlap_tokens=section.pop("chunk_overlap_tokens", None),

@@ -88,6 +88,8 @@ def test_meta_of_a_generation_made_before_generations_is_live_or_retired() -> No
     old = GenerationMeta.from_meta(legacy, live=False)
     assert old.state == "retired"
     assert old.config.runtime == "torch"
+    int8 = VectorSpace(f"{MINILM}@onnx-int8", 384, None, None).as_meta()
+    assert GenerationMeta.from_meta(int8, live=True).config.runtime == "onnx-int8"
     assert old.config.chunking is None
     with pytest.raises(GenerationMetaError):
         GenerationMeta.from_meta({"text_dimensions": 384})
