@@ -36,7 +36,12 @@ def generations_table(generations: Sequence[Generation]) -> Table:
             eta = build.eta_seconds()
             progress = (
                 f"{build.documents_done}/{build.documents_total} docs\n"
-                f"{build.reused_share:.0%} vectors reused" + (f"\nETA {eta:.0f} s" if eta else "")
+                + (
+                    "re-indexed by the worker"
+                    if g.meta.documents_index
+                    else f"{build.reused_share:.0%} vectors reused"
+                )
+                + (f"\nETA {eta:.0f} s" if eta else "")
             )
         figures = g.meta.evaluation.get(g.name, {})
         table.add_row(
@@ -95,7 +100,8 @@ def index_build_line(build: dict[str, Any] | None) -> str | None:
     return (
         f"index generation {build['generation']} {build['state']}: "
         f"{build['documents_done']}/{build['documents_total']} documents, "
-        f"{build['vectors_reused']:.0%} of vectors reused" + (f", ETA {eta:.0f} s" if eta else "")
+        + _reuse(build.get("vectors_reused"))
+        + (f", ETA {eta:.0f} s" if eta else "")
     )
 
 
@@ -110,3 +116,9 @@ async def read_index_build(elasticsearch_url: str, alias: str) -> dict[str, Any]
             return await GenerationRegistry(client, alias).build_status()
     except Exception:  # a status line reports what it can
         return None
+
+
+def _reuse(share: float | None) -> str:
+    """How the generation is filled: its share of copied vectors, or (a chunker change,
+    ``None``) re-indexed from the sources by the worker."""
+    return "re-indexed by the worker" if share is None else f"{share:.0%} of vectors reused"

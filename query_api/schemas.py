@@ -234,8 +234,9 @@ class IndexBuild(BaseModel):
     documents_done: int
     documents_total: int
     eta_s: float | None
-    vectors_reused: float
-    """Share of the vectors copied rather than embedded again."""
+    vectors_reused: float | None
+    """Share of the vectors copied rather than embedded again; ``None`` for a chunker
+    change, which the worker re-indexes from the sources."""
 
 
 class HealthResponse(BaseModel):

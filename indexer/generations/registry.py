@@ -158,7 +158,9 @@ class GenerationRegistry:
             "documents_done": build.documents_done,
             "documents_total": build.documents_total,
             "eta_s": build.eta_seconds(),
-            "vectors_reused": round(build.reused_share, 3),
+            # A chunker change is re-indexed by the worker (its vectors copied where a
+            # chunk id is unchanged, counted in the worker's log, not here).
+            "vectors_reused": None if newest.meta.documents_index else round(build.reused_share, 3),
         }
 
     async def create(self, meta: GenerationMeta, *, own_documents: str | None = None) -> str:

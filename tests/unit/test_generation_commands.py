@@ -81,6 +81,17 @@ def test_the_status_line_of_a_build() -> None:
         }
     )
     assert line == "index generation g-2 building: 3/9 documents, 50% of vectors reused, ETA 42 s"
+    rechunk = index_build_line(
+        {
+            "generation": "g-3",
+            "state": "building",
+            "documents_done": 3,
+            "documents_total": 9,
+            "eta_s": None,
+            "vectors_reused": None,
+        }
+    )
+    assert rechunk == "index generation g-3 building: 3/9 documents, re-indexed by the worker"
 
 
 def test_the_list_shows_each_generations_chunker_and_own_documents_index() -> None:
@@ -89,12 +100,16 @@ def test_the_list_shows_each_generations_chunker_and_own_documents_index() -> No
             update={"chunk_max_tokens": 120, "chunk_overlap_tokens": 20, "chunking": "c/120"}
         ),
         documents_index="mmrag-documents-000002",
+        build=BuildProgress(documents_total=9, documents_done=3),
     )
     generations = [
         Generation("g-1", GenerationMeta(config=CONFIG, state="live"), live=True),
         Generation("g-2", rechunked, live=False),
     ]
     text = _text(generations_table(generations))
+    assert "3/9 docs" in text
+    assert "re-indexed by the worker" in text
+    assert "vectors reused" not in text
     assert "chunking not recorded" in text
     assert "chunks 120/20 overlap tokens" in text
     assert "manifests mmrag-documents-000002" in text
