@@ -2,10 +2,61 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
 from elasticsearch import AsyncElasticsearch
 
+from indexer.change_log import ChangeLogSettings
+from indexer.encoders.base import Encoders
 from indexer.generations.copying import read_manifests
 from indexer.generations.elastic_io import pages
+from indexer.settings import IndexerSettings
+from query_api.app import create_app
+from query_api.generation import GenerationSettings
+from query_api.settings import ApiSettings
+from tests.integration.worker_process import WorkerEnvironment
+
+
+def generations_command(
+    environment: WorkerEnvironment, *arguments: str
+) -> subprocess.CompletedProcess[str]:
+    """``mmrag generations …`` in a subprocess with the worker's variables."""
+    variables = {**os.environ, **environment.variables(metrics_port=0)}
+    return subprocess.run(
+        [sys.executable, "-m", "mmrag", "generations", *arguments],
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@contextlib.asynccontextmanager
+async def in_process_api(
+    settings: IndexerSettings, encoders: Encoders
+) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    """The query API over ``settings``' indexes, in this process (no LLM, no page): a
+    client for it and the app."""
+    app = create_app(
+        ApiSettings(lag_timeout_s=15),
+        store_settings=settings,
+        generation_settings=GenerationSettings(),
+        change_log_settings=ChangeLogSettings(),
+        encoders_factory=lambda: encoders,
+        llm_factory=lambda _settings: None,
+        static_directory=None,
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client, app
 
 
 async def chunks_by_document(es: AsyncElasticsearch, index: str) -> dict[str, set[str]]:

@@ -8,12 +8,9 @@ copied) promoted with ``force``. At each step every document's chunks match its 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -44,10 +41,9 @@ from indexer.store.elasticsearch import ElasticsearchStore
 from mmrag.bootstrap import ApiConfiguration
 from mmrag.evaluation.labelled_set import parse_labelled_set
 from mmrag.generation_gate import gate_evaluator
-from query_api.app import create_app
 from query_api.generation import GenerationSettings
 from query_api.settings import ApiSettings
-from tests.integration.generation_helpers import assert_matches_manifests
+from tests.integration.generation_helpers import assert_matches_manifests, in_process_api
 from tests.integration.pipeline_helpers import failed_outcomes
 
 SOURCE = "fs:generations"
@@ -123,25 +119,6 @@ def _write_folder(folder: Path) -> list[Path]:
 def minilm_and_clip(tiny_random_clip: Path) -> tuple[EncoderSettings, Encoders]:
     settings = EncoderSettings(clip_model=str(tiny_random_clip), encoder_runtime="torch")
     return settings, load_encoders(settings)
-
-
-@contextlib.asynccontextmanager
-async def _api(
-    settings: IndexerSettings, encoders: Encoders
-) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    app = create_app(
-        ApiSettings(lag_timeout_s=15),
-        store_settings=settings,
-        generation_settings=GenerationSettings(),
-        change_log_settings=ChangeLogSettings(),
-        encoders_factory=lambda: encoders,
-        llm_factory=lambda _settings: None,
-        static_directory=None,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client, app
 
 
 async def test_build_promote_and_roll_back_a_generation_under_live_changes(
@@ -233,7 +210,7 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
                     round_done.notify_all()
                 await asyncio.sleep(0.3)
 
-        async with _api(settings, encoders) as (client, app):
+        async with in_process_api(settings, encoders) as (client, app):
             reading = asyncio.create_task(keep_searching(client))
             writing = asyncio.create_task(keep_writing())
 

@@ -10,12 +10,8 @@ no search returns a file once its deletion was indexed."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +21,6 @@ import httpx
 import pytest
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
-from indexer.change_log import ChangeLogSettings
 from indexer.encoders.base import Encoders
 from indexer.encoders.loading import load_encoders
 from indexer.encoders.settings import EncoderSettings
@@ -35,15 +30,17 @@ from indexer.generations.elastic_io import pages
 from indexer.generations.registry import GenerationRegistry
 from indexer.generations.republish import Action, DocumentState, decide
 from indexer.settings import IndexerSettings
-from query_api.app import create_app
-from query_api.generation import GenerationSettings
-from query_api.settings import ApiSettings
 from stream.lanes import Lane
 from stream.producer import ChangeProducer
 from stream.settings import StreamSettings
 from stream.watcher import DirectoryWatcher, WatchSettings
 from tests.integration import documents
-from tests.integration.generation_helpers import assert_matches_manifests, chunks_by_document
+from tests.integration.generation_helpers import (
+    assert_matches_manifests,
+    chunks_by_document,
+    generations_command,
+    in_process_api,
+)
 from tests.integration.worker_process import WorkerEnvironment, WorkerProcess, wait_for
 
 TOPICS = {
@@ -60,18 +57,6 @@ QUESTIONS = [
 VICTIMS = 6
 CMS_WORD = "marmalade"
 CHUNK_TOKENS, OVERLAP = 48, 8
-
-
-def _command(environment: WorkerEnvironment, *arguments: str) -> subprocess.CompletedProcess[str]:
-    variables = {**os.environ, **environment.variables(metrics_port=0)}
-    return subprocess.run(
-        [sys.executable, "-m", "mmrag", "generations", *arguments],
-        env=variables,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def _write_folder(folder: Path) -> None:
@@ -101,23 +86,6 @@ def _cms_event() -> ChangeEvent:
         text=text,
         emitted_at=datetime.now(UTC),
     )
-
-
-@contextlib.asynccontextmanager
-async def _api(settings: IndexerSettings, encoders: Encoders) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        ApiSettings(lag_timeout_s=15),
-        store_settings=settings,
-        generation_settings=GenerationSettings(),
-        change_log_settings=ChangeLogSettings(),
-        encoders_factory=lambda: encoders,
-        llm_factory=lambda _settings: None,
-        static_directory=None,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
 
 
 async def _states(es: AsyncElasticsearch, index: str) -> dict[str, DocumentState]:
@@ -312,13 +280,13 @@ async def test_a_chunker_change_is_built_by_the_worker_promoted_and_rolled_back(
         assert first is not None
         assert await _exact(es, shared, first) == total
 
-        async with _api(settings, minilm_and_clip) as client:
+        async with in_process_api(settings, minilm_and_clip) as (client, _app):
             reader = asyncio.create_task(keep_searching(client))
             writer = asyncio.create_task(keep_writing())
             writing.set()
             rounds_before = rounds
             built = await asyncio.to_thread(
-                _command,
+                generations_command,
                 environment,
                 "build",
                 "--chunk-max-tokens",
@@ -364,7 +332,7 @@ async def test_a_chunker_change_is_built_by_the_worker_promoted_and_rolled_back(
 
             writing.set()  # step 2: promote through the gate while files change
             promoted = await asyncio.to_thread(
-                _command,
+                generations_command,
                 environment,
                 "promote",
                 "--eval-set",
@@ -382,7 +350,9 @@ async def test_a_chunker_change_is_built_by_the_worker_promoted_and_rolled_back(
             assert await _exact(es, shared, first) > 0
 
             writing.set()  # step 3: roll back while files change
-            back = await asyncio.to_thread(_command, environment, "rollback", "--grace-s", "3")
+            back = await asyncio.to_thread(
+                generations_command, environment, "rollback", "--grace-s", "3"
+            )
             assert back.returncode == 0, back.stderr + back.stdout
             assert await registry.live_name() == first
             await quiet(shared, own)
@@ -398,9 +368,9 @@ async def test_a_chunker_change_is_built_by_the_worker_promoted_and_rolled_back(
         assert leaks == []
         assert deleted_uris
         assert victims_seen  # so a leak could have been seen
-        listed = json.loads(_command(environment, "list", "--json").stdout)
+        listed = json.loads(generations_command(environment, "list", "--json").stdout)
         assert [row["config"]["chunk_max_tokens"] for row in listed][-1] == CHUNK_TOKENS
-        dropped = _command(environment, "drop", second.name)
+        dropped = generations_command(environment, "drop", second.name)
         assert dropped.returncode == 0, dropped.stderr + dropped.stdout
         assert not await es.indices.exists(index=own)
     finally:

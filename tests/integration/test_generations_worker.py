@@ -11,9 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +23,8 @@ from stream.producer import ChangeProducer
 from stream.settings import StreamSettings
 from stream.watcher import DirectoryWatcher, WatchSettings
 from tests.integration import documents
-from tests.integration.generation_helpers import assert_matches_manifests
+from tests.integration.generation_helpers import assert_matches_manifests, generations_command
 from tests.integration.worker_process import WorkerEnvironment, WorkerProcess, wait_for
-
-
-def _command(environment: WorkerEnvironment, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """``mmrag generations …`` in a subprocess with the worker's variables."""
-    variables = {**os.environ, **environment.variables(metrics_port=0)}
-    return subprocess.run(
-        [sys.executable, "-m", "mmrag", "generations", *arguments],
-        env=variables,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 async def _manifest_revisions(es: AsyncElasticsearch, documents_index: str) -> dict[str, Any]:
@@ -93,7 +77,7 @@ async def test_worker_and_commands_build_promote_and_roll_back(
 
             build = asyncio.create_task(
                 asyncio.to_thread(
-                    _command,
+                    generations_command,
                     environment,
                     "build",
                     "--clip-model",
@@ -117,7 +101,7 @@ async def test_worker_and_commands_build_promote_and_roll_back(
                 return len(manifests) == 5 and any(m["deleted"] for m in manifests.values())
 
             await wait_for(edits_settled, 120, "edits indexed", [worker])
-            promoted = _command(environment, "promote", "--force")
+            promoted = generations_command(environment, "promote", "--force")
             assert promoted.returncode == 0, promoted.stderr + promoted.stdout
             assert await registry.live_name() == second.name
 
@@ -144,10 +128,10 @@ async def test_worker_and_commands_build_promote_and_roll_back(
             await worker.wait_ready()
             assert f"clip_model={other_clip}" in worker.tail(200)
 
-            back = _command(environment, "rollback")
+            back = generations_command(environment, "rollback")
             assert back.returncode == 0, back.stderr + back.stdout
             assert await registry.live_name() == first
-            listed = _command(environment, "list", "--json")
+            listed = generations_command(environment, "list", "--json")
             rows = json.loads(listed.stdout)
             assert [row["live"] for row in rows] == [True, False]
         finally:
