@@ -28,12 +28,12 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from indexer.errors import IndexerError, TransientError
-from indexer.extract import ExtractionLimits, resolve_content_type
-from indexer.extract.pdf import extract_pdf_image
+from indexer.extract import ExtractionLimits
 from indexer.read_scope import FILE_SYSTEM_PREFIX, ReadScope, local_path_of, scope_for
 from indexer.settings import IndexerSettings
-from indexer.sources import ContentReader, resolve_reference
+from indexer.sources import ContentReader
 from indexer.store.errors import ELASTICSEARCH_ERRORS, failure_reason, is_missing
+from indexer.stored_image import NoStoredImage, read_stored_image
 from query_api.access import Caller, may_read
 from query_api.errors import NotFound, ServiceUnavailable
 from query_api.images import FailureCache, ThumbnailCache, make_thumbnail
@@ -152,30 +152,10 @@ class ThumbnailService:
         return scope_for(name, root, self._store)
 
     async def _image_bytes(self, source: Mapping[str, Any], spaces: IndexSpaceReader) -> bytes:
-        uri = str(source.get("uri", ""))
-        reference = source.get("image_reference")
-        if reference:
-            scope = await self._scope(source, resolve_reference(str(reference), uri), spaces)
-            return await self._reader.read_image(str(reference), uri, scope)
-        name = uri.rstrip("/").rsplit("/", 1)[-1]
-        content_type = resolve_content_type(source.get("content_type"), name)
-        if content_type == "application/pdf":
-            scope = await self._scope(source, uri, spaces)
-            document = await self._reader.read_document(uri, scope)
-            return await asyncio.to_thread(
-                _pdf_image, document, source.get("page"), source.get("image_index"), self._limits
-            )
-        if content_type and content_type.startswith("image/"):
-            scope = await self._scope(source, uri, spaces)
-            return await self._reader.read_document(uri, scope)
-        raise NotFound(f"no stored image behind {uri!r} (content type {content_type})")
+        async def scope(target: str) -> ReadScope:
+            return await self._scope(source, target, spaces)
 
-
-def _pdf_image(data: bytes, page: Any, index: Any, limits: ExtractionLimits) -> bytes:
-    """The PDF's image number ``index`` (as extraction numbered it), on ``page``: only
-    that image is decoded, after its declared size passed the pixel limit."""
-    if not isinstance(index, int):
-        raise NotFound("the chunk records no image number")
-    return extract_pdf_image(
-        data, index=index, page=page if isinstance(page, int) else None, limits=limits
-    )
+        try:
+            return await read_stored_image(self._reader, source, scope, self._limits)
+        except NoStoredImage as error:
+            raise NotFound(str(error)) from error

@@ -1,22 +1,18 @@
-"""The bytes of a stored image chunk, read again from where the worker read it (a new
-CLIP model needs the image itself, which the index does not keep).
-
-The same reads, under the same roots, as the worker's: ``image_reference`` resolved
-against the document's uri (HTML ``<img>``, Markdown, CMS assets), the PDF's image
-number ``image_index``, or the image file itself.
+"""The bytes of a stored image chunk for a generation build (a new CLIP model needs the
+image itself): ``indexer.stored_image``, under the roots the worker read the document
+under (the source's configured roots, else the watched root its manifest records).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from indexer.extract import ExtractionLimits, resolve_content_type
-from indexer.extract.pdf import extract_pdf_image
-from indexer.read_scope import scope_for
+from indexer.extract import ExtractionLimits
+from indexer.read_scope import ReadScope, scope_for
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
+from indexer.stored_image import read_stored_image
 
 
 class StoredImageReader:
@@ -29,26 +25,10 @@ class StoredImageReader:
 
     async def read(self, source: Mapping[str, Any], root: str | None) -> bytes:
         """``root``: the watched root the manifest records (``fields.root``). Raises
-        whatever the read raises (a file gone, outside the roots, …)."""
-        uri = str(source.get("uri", ""))
+        ``NoStoredImage`` or whatever the read raises (a file gone, outside the roots, …)."""
         scope = scope_for(str(source.get("source", "")), root, self._settings)
-        reference = source.get("image_reference")
-        if reference:
-            return await self._reader.read_image(str(reference), uri, scope)
-        name = uri.rstrip("/").rsplit("/", 1)[-1]
-        content_type = resolve_content_type(source.get("content_type"), name)
-        document = await self._reader.read_document(uri, scope)
-        if content_type == "application/pdf":
-            index, page = source.get("image_index"), source.get("page")
-            if not isinstance(index, int):
-                raise ValueError("the chunk records no image number")
-            return await asyncio.to_thread(
-                extract_pdf_image,
-                document,
-                index=index,
-                page=page if isinstance(page, int) else None,
-                limits=self._limits,
-            )
-        if content_type and content_type.startswith("image/"):
-            return document
-        raise ValueError(f"no image behind {uri!r} (content type {content_type})")
+
+        async def same_scope(_target: str) -> ReadScope:
+            return scope
+
+        return await read_stored_image(self._reader, source, same_scope, self._limits)
