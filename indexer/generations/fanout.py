@@ -28,20 +28,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
-
-from indexer.encoders.base import Encoders
 from indexer.generations.alias_view import GenerationsView
 from indexer.generations.copying import ChunkCopier
 from indexer.generations.elastic_io import bulk
 from indexer.generations.encoders import EncoderCache
-from indexer.generations.registry import Generation, GenerationError, GenerationRegistry
+from indexer.generations.registry import Generation, GenerationError
 from indexer.generations.stored_images import StoredImageReader
 from indexer.manifest import Manifest
 from indexer.settings import IndexerSettings
 from indexer.sources import ContentReader
 from indexer.store.elasticsearch import ElasticsearchStore
-from indexer.store.errors import ELASTICSEARCH_ERRORS, store_unavailable
 from indexer.store.mappings import VectorSpace
 from indexer.store.records import ChunkOperation, DocumentWrite
 
@@ -85,7 +81,8 @@ class GenerationFanout:
     async def ensure_indexes(self, space: VectorSpace) -> str:
         """The group holding the live generation (or the shared group before any
         generation exists): as the plain store (``GenerationMismatch`` included: the
-        worker passes the live generation's encoders, see ``live_generation_encoders``).
+        worker's group pipelines embed with their lead's models,
+        ``group_indexer.group_pipelines``).
         Another group: its documents index, and its lead's name."""
         generations = await self.generations()
         lead = generations[0] if generations else None
@@ -258,44 +255,6 @@ def dual_writing_store(
         reader=reader,
         view=view,
     )
-
-
-async def live_generation_encoders(
-    settings: IndexerSettings, cache: EncoderCache, configured: Encoders
-) -> Encoders:
-    """The encoders of the live generation (the configured ones when nothing is indexed
-    yet, or when they are the live generation's): after a promotion the worker embeds
-    with the new generation's models without being reconfigured."""
-    client = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30)
-    registry = GenerationRegistry(client, settings.chunks_alias)
-    try:
-        await client.cluster.health(wait_for_status="yellow", timeout="30s")
-        live = next((g for g in await registry.list() if g.live), None)
-    except ELASTICSEARCH_ERRORS as error:
-        unavailable = store_unavailable(error, "reading the live generation")
-        if unavailable is None:
-            raise
-        raise unavailable from error
-    finally:
-        await client.close()
-    if live is None:
-        return configured
-    config = live.meta.config
-    clip = configured.clip.name if configured.clip else None
-    if (config.text_model, config.clip_model) == (configured.text.name, clip):
-        return configured
-    logger.warning(
-        "worker_follows_live_generation live=%s text_model=%s clip_model=%s "
-        "configured_text_model=%s configured_clip_model=%s: build a generation for the "
-        "configured models (mmrag generations build) to use them",
-        live.name,
-        config.text_model,
-        config.clip_model,
-        configured.text.name,
-        clip,
-    )
-    encoders = await asyncio.to_thread(cache.encoders, config)
-    return Encoders(text=encoders.text, clip=encoders.clip, ocr=configured.ocr)
 
 
 def _made_with(body: dict[str, Any]) -> tuple[Any, Any]:

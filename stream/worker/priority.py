@@ -199,12 +199,3 @@ def gated(encoders: Encoders, gate: PriorityGate, priority: int, limit: int) -> 
             GatedTextRecogniser(encoders.ocr, gate, priority) if encoders.ocr is not None else None
         ),
     )
-
-
-def lane_encoders(encoders: Encoders, limit: int) -> tuple[Encoders, Encoders]:
-    """The live and the backfill lane's view of ``encoders``, taking turns at one gate."""
-    gate = PriorityGate()
-    return (
-        gated(encoders, gate, Priority.LIVE, limit),
-        gated(encoders, gate, Priority.BACKFILL, limit),
-    )

@@ -26,7 +26,7 @@ from indexer.encoders.tiny_clip import build_tiny_random_clip
 from indexer.events import ChangeEvent, Operation, derive_doc_id
 from indexer.generations.build_runner import run_build
 from indexer.generations.encoders import EncoderCache
-from indexer.generations.fanout import GenerationFanout, live_generation_encoders
+from indexer.generations.fanout import GenerationFanout
 from indexer.generations.meta import BuildProgress
 from indexer.generations.planning import BuildRequest, plan_build, start_or_resume
 from indexer.generations.promotion import promote, rollback
@@ -289,7 +289,9 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert (await registry.get(name)).meta.evaluation == promotion.scores
             assert await registry.live_name() == name
             assert (await client.get("/health")).json()["index_build"] is None
-            followed = await live_generation_encoders(settings, cache, encoders)
+            # What a restarted worker's group pipeline embeds with: the live one's models.
+            live_config = (await registry.live()).meta.config
+            followed = await asyncio.to_thread(cache.encoders, live_config)
             assert followed.clip is not None
             assert followed.clip.name == str(other_clip)  # a restarted worker's models
             assert followed.text is encoders.text  # loaded once, shared
@@ -316,7 +318,8 @@ async def test_build_promote_and_roll_back_a_generation_under_live_changes(
             assert repaired.copied + repaired.deleted == 0  # the dual write kept it exact
             assert await registry.live_name() == first
             assert await assert_matches_manifests(es, settings.documents_index, first) > 0
-            assert await live_generation_encoders(settings, cache, encoders) is encoders
+            back_config = (await registry.live()).meta.config
+            assert (await asyncio.to_thread(cache.encoders, back_config)).text is encoders.text
 
             # A text runtime change (MiniLM on ONNX Runtime int8): CLIP vectors are copied.
             int8 = BuildRequest(text_model=encoders.text.name + "@onnx-int8")

@@ -17,7 +17,6 @@ from stream.worker.priority import (
     PriorityGate,
     embed_in_turns,
     gated,
-    lane_encoders,
     sub_batches,
 )
 
@@ -169,7 +168,9 @@ class FakeOcr:
 
 def test_lane_encoders_cut_clip_calls_and_keep_images_in_order() -> None:
     clip = FakeClip()
-    live, backfill = lane_encoders(Encoders(text=FakeText(), clip=clip), limit=2)
+    gate, encoders = PriorityGate(), Encoders(text=FakeText(), clip=clip)
+    live = gated(encoders, gate, Priority.LIVE, 2)
+    backfill = gated(encoders, gate, Priority.BACKFILL, 2)
     assert live.clip is not None
     assert backfill.clip is not None
     assert (live.clip.name, live.clip.dimensions, live.clip.max_text_tokens) == (
