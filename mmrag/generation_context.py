@@ -36,6 +36,9 @@ async def registry_context() -> AsyncIterator[Any]:
                 index_type=settings.vector_index_type,
                 refresh_interval=settings.refresh_interval,
                 layout=IndexLayout(settings.chunk_shards, settings.chunk_replicas),
+                documents_layout=IndexLayout(
+                    settings.documents_shards, settings.documents_replicas
+                ),
             ),
         )
     finally:

@@ -17,7 +17,6 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
@@ -28,15 +27,13 @@ from indexer.change_log import (
     topic_lag,
     total_lag,
 )
+from indexer.store.mappings import LIVE_MANIFESTS
 from query_api.index_space import IndexSpaceReader
 
 logger = logging.getLogger(__name__)
 
 ChangeLogOffsets = dict[str, dict[int, PartitionOffsets]]
 """Per change topic, per partition: the worker group's offsets."""
-
-SEARCHABLE: dict[str, Any] = {"bool": {"must_not": [{"term": {"deleted": True}}]}}
-"""Manifests of documents that are indexed (a delete leaves a tombstone manifest)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,7 @@ async def served_documents(
     index = space.documents_index_or(shared) if space is not None else shared
     generation = space.generation if space is not None else None
     try:
-        counted = await asyncio.wait_for(client.count(index=index, query=SEARCHABLE), timeout_s)
+        counted = await asyncio.wait_for(client.count(index=index, query=LIVE_MANIFESTS), timeout_s)
     except NotFoundError:
         return ServedDocuments(generation, index, 0)  # nothing indexed yet
     except Exception as error:  # health must answer whatever is wrong

@@ -21,7 +21,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from indexer.encoders.base import Encoders, TextEmbedder
-from indexer.generations.meta import GenerationMeta, GenerationMetaError
+from indexer.generations.meta import documents_index_in
 from indexer.store.errors import ELASTICSEARCH_ERRORS, failure_reason, is_missing
 from query_api.errors import ServiceUnavailable
 
@@ -51,7 +51,7 @@ class IndexSpace:
             text_dimensions=meta.get("text_dimensions"),
             clip_model=meta.get("clip_model"),
             clip_dimensions=meta.get("clip_dimensions"),
-            documents_index=own_documents_index(meta),
+            documents_index=documents_index_in(meta),
         )
 
     def documents_index_or(self, shared: str) -> str:
@@ -116,16 +116,6 @@ class IndexSpaceReader:
         raises :class:`ServiceUnavailable` when Elasticsearch cannot say."""
         space = await self.read()
         return space.documents_index_or(shared) if space is not None else shared
-
-
-def own_documents_index(meta: dict[str, Any]) -> str | None:
-    """The documents index a generation's ``_meta`` names, ``None`` for the shared one
-    (pure). A ``_meta`` that is not a generation's (an index made by hand, an unknown
-    mmrag) names none: its manifests can only be in the shared index."""
-    try:
-        return GenerationMeta.from_meta(meta).documents_index
-    except GenerationMetaError:
-        return None
 
 
 def same_model(indexed: str | None, loaded: str | None) -> bool:

@@ -14,7 +14,7 @@ from elasticsearch import AsyncElasticsearch
 
 from indexer.errors import StoreUnavailable
 from indexer.generations.registry import Generation, GenerationRegistry
-from indexer.store.errors import ELASTICSEARCH_ERRORS, store_unavailable
+from indexer.store.errors import ELASTICSEARCH_ERRORS, unavailable_as_transient
 
 
 class GenerationsView:
@@ -42,13 +42,8 @@ class GenerationsView:
         ``StoreUnavailable`` when Elasticsearch cannot answer)."""
         now = time.monotonic()
         if now - self._read_at >= self._refresh_s or not self._known:
-            try:
+            with unavailable_as_transient("reading the index generations"):
                 self._known = await self._registry.list()
-            except ELASTICSEARCH_ERRORS as error:
-                unavailable = store_unavailable(error, "reading the index generations")
-                if unavailable is None:
-                    raise
-                raise unavailable from error
             self._read_at = now
         return self._known
 

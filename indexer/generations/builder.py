@@ -32,10 +32,10 @@ from indexer.generations.meta import BuildProgress, GenerationMeta
 from indexer.generations.registry import GenerationError, GenerationRegistry
 from indexer.generations.repair import RepairTotals
 from indexer.manifest import Manifest
+from indexer.store.mappings import LIVE_MANIFESTS
 
 logger = logging.getLogger(__name__)
 
-NOT_DELETED = {"bool": {"must_not": [{"term": {"deleted": True}}]}}
 VERIFY_ROUNDS = 5
 
 ProgressCallback = Callable[[BuildProgress], None]
@@ -68,7 +68,7 @@ class GenerationBuilder:
         source = progress.source or (await self._registry.live()).name
         client = self._registry.client
         await client.indices.refresh(index=self._documents)
-        total = await client.count(index=self._documents, query=NOT_DELETED)
+        total = await client.count(index=self._documents, query=LIVE_MANIFESTS)
         progress = progress.model_copy(
             update={"source": source, "documents_total": int(total["count"])}
         )
@@ -80,7 +80,7 @@ class GenerationBuilder:
             "doc_id",
             after=progress.cursor,
             size=self._page_size,
-            query=NOT_DELETED,
+            query=LIVE_MANIFESTS,
         ):
             doc_ids = [str(hit["_id"]) for hit in hits]
             manifests = await read_manifests(client, self._documents, doc_ids)

@@ -11,10 +11,9 @@ from elasticsearch import AsyncElasticsearch
 from elasticsearch.helpers import async_streaming_bulk
 
 from indexer.store.errors import (
-    ELASTICSEARCH_ERRORS,
     bulk_item_failure,
     found_items,
-    store_unavailable,
+    unavailable_as_transient,
 )
 
 logger = logging.getLogger(__name__)
@@ -85,13 +84,8 @@ async def bulk(
     failures: dict[str, str] = {}
     if not actions:
         return failures
-    try:
+    with unavailable_as_transient("writing a generation"):
         await _bulk(client, actions, refresh, failures)
-    except ELASTICSEARCH_ERRORS as error:
-        unavailable = store_unavailable(error, "writing a generation")
-        if unavailable is None:
-            raise
-        raise unavailable from error
     return failures
 
 

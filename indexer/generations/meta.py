@@ -31,6 +31,16 @@ class GenerationMetaError(ValueError):
     """A generation's ``_meta`` cannot be read (hand-edited, or from an unknown mmrag)."""
 
 
+def documents_index_in(meta: dict[str, Any]) -> str | None:
+    """The documents index a generation's ``_meta`` names, ``None`` for the shared one. A
+    ``_meta`` that is not a generation's (an index made by hand, an unknown mmrag) names
+    none: its manifests can only be in the shared index."""
+    try:
+        return GenerationMeta.from_meta(meta).documents_index
+    except GenerationMetaError:
+        return None
+
+
 class GenerationConfig(BaseModel):
     """Everything that decides a generation's vectors and chunk ids."""
 

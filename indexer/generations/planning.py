@@ -18,6 +18,7 @@ from indexer.generations.meta import GenerationConfig, GenerationMeta
 from indexer.generations.registry import Generation, GenerationError, GenerationRegistry
 from indexer.generations.reuse import ReusePlan, plan_reuse
 from indexer.settings import IndexerSettings
+from indexer.store.mappings import LIVE_MANIFESTS
 from indexer.store.records import manifest_from_source
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ async def live_chunking(
         "doc_id",
         size=1,
         source=["manifest"],
-        query={"bool": {"must_not": [{"term": {"deleted": True}}]}},
+        query=LIVE_MANIFESTS,
     ):
         return manifest_from_source(hits[0]["_source"]).pipeline_version
     return None

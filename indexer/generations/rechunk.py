@@ -29,20 +29,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from elasticsearch import AsyncElasticsearch
-
 from indexer.events import utc_now
 from indexer.generations.meta import BuildProgress, GenerationMeta
 from indexer.generations.rechunk_sync import (
-    CHECK_ROUNDS,
-    NOT_DELETED,
     ChangePublisher,
     GroupSync,
     RechunkOptions,
     SyncReport,
 )
 from indexer.generations.registry import GenerationError, GenerationRegistry
-from indexer.store.mappings import documents_index_body
+from indexer.store.mappings import LIVE_MANIFESTS
 
 logger = logging.getLogger(__name__)
 
@@ -53,16 +49,8 @@ __all__ = [
     "RechunkBuilder",
     "RechunkOptions",
     "SyncReport",
-    "create_documents_index",
     "synchronise",
 ]
-
-
-async def create_documents_index(client: AsyncElasticsearch, index: str) -> None:
-    """The new group's documents index (the shared one's mapping), if it is not there."""
-    if not await client.indices.exists(index=index):
-        await client.indices.create(index=index, **documents_index_body())
-        logger.info("documents_index_created name=%s", index)
 
 
 async def synchronise(
@@ -91,10 +79,7 @@ async def synchronise(
     async def ignore(_: int, __: int) -> None:
         return None
 
-    for _ in range(CHECK_ROUNDS):
-        await sync.reconcile(on_round or ignore)
-        if not await sync.check_chunks():
-            break
+    await sync.settle(on_round or ignore)
     return sync.report
 
 
@@ -128,12 +113,12 @@ class RechunkBuilder:
         live = await self._registry.live()
         progress = meta.build.model_copy(update={"source": meta.build.source or live.name})
         client = self._registry.client
-        await create_documents_index(client, meta.documents_index)
+        await self._registry.ensure_documents_index(meta.documents_index)
         await self._settle(meta)
         started = time.perf_counter() - progress.seconds
         source_documents = live.meta.documents_index_or(self._shared)
         await client.indices.refresh(index=source_documents)
-        total = int((await client.count(index=source_documents, query=NOT_DELETED))["count"])
+        total = int((await client.count(index=source_documents, query=LIVE_MANIFESTS))["count"])
         progress = progress.model_copy(update={"documents_total": total})
         sync = GroupSync(
             self._registry,
@@ -156,17 +141,14 @@ class RechunkBuilder:
             self._on_progress(progress)
 
         async def on_page(last: str, _: int) -> None:
-            done = await client.count(index=documents_index, query=NOT_DELETED)
+            done = await client.count(index=documents_index, query=LIVE_MANIFESTS)
             await save(cursor=last, documents_done=int(done["count"]))
 
         async def on_round(in_sync: int, documents: int) -> None:
             await save(documents_done=in_sync, documents_total=documents)
 
         await sync.publish_all(progress.cursor, on_page)
-        for _ in range(CHECK_ROUNDS):
-            await sync.reconcile(on_round)
-            if not await sync.check_chunks():
-                break
+        await sync.settle(on_round)
         await client.indices.refresh(index=name)
         await save(finished=True)
         current = (await self._registry.get(name)).meta

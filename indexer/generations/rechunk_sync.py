@@ -32,10 +32,10 @@ from indexer.generations.republish import (
     upsert_event,
 )
 from indexer.manifest import Manifest
+from indexer.store.mappings import LIVE_MANIFESTS
 
 logger = logging.getLogger(__name__)
 
-NOT_DELETED = {"bool": {"must_not": [{"term": {"deleted": True}}]}}
 CHECK_ROUNDS = 5
 
 
@@ -116,7 +116,7 @@ class GroupSync:
             "doc_id",
             after=after,
             size=self._options.page_size,
-            query=NOT_DELETED,
+            query=LIVE_MANIFESTS,
         ):
             doc_ids = [str(hit["_id"]) for hit in hits]
             manifests = await read_manifests(self._client, self._source_documents, doc_ids)
@@ -167,6 +167,14 @@ class GroupSync:
                 for doc_id in due:
                     self._pending.mark_published(doc_id, now)
             await asyncio.sleep(self._options.poll_s)
+
+    async def settle(self, on_round: Callable[[int, int], Any]) -> None:
+        """Reconcile, then check the chunks, until a check finds nothing to do (at most
+        ``CHECK_ROUNDS`` times)."""
+        for _ in range(CHECK_ROUNDS):
+            await self.reconcile(on_round)
+            if not await self.check_chunks():
+                return
 
     async def check_chunks(self) -> bool:
         """Make the target generation hold exactly its manifests' chunks: extra ones are

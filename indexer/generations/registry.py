@@ -50,11 +50,15 @@ class GenerationRegistry:
         index_type: str = "int8_hnsw",
         refresh_interval: str = "1s",
         layout: IndexLayout | None = None,
+        documents_layout: IndexLayout | None = None,
     ) -> None:
         """The three index options apply to generations this registry creates
         (``MMRAG_VECTOR_INDEX_TYPE``, ``MMRAG_REFRESH_INTERVAL``, ``MMRAG_CHUNK_SHARDS`` /
-        ``_REPLICAS``: a new generation is where a new shard count takes effect)."""
+        ``_REPLICAS``: a new generation is where a new shard count takes effect);
+        ``documents_layout`` to a chunking group's own documents index
+        (``MMRAG_DOCUMENTS_SHARDS`` / ``_REPLICAS``, as the shared one)."""
         self._layout = layout or IndexLayout()
+        self._documents_layout = documents_layout or IndexLayout()
         self._client = client
         self._alias = alias
         self._index_type = index_type
@@ -175,10 +179,7 @@ class GenerationRegistry:
         if own_documents is not None:
             documents = generation_documents_index(own_documents, self._alias, name)
             meta = meta.model_copy(update={"documents_index": documents})
-            if not await self._client.indices.exists(index=documents):
-                await self._client.indices.create(
-                    index=documents, **documents_index_body(self._layout)
-                )
+            await self.ensure_documents_index(documents)
         body = chunk_index_body(
             meta.config.space,
             index_type=self._index_type,
@@ -194,6 +195,15 @@ class GenerationRegistry:
             meta.config.describe(),
         )
         return name
+
+    async def ensure_documents_index(self, index: str) -> None:
+        """A chunking group's documents index (the shared one's mapping and this
+        registry's layout), unless it exists."""
+        if not await self._client.indices.exists(index=index):
+            await self._client.indices.create(
+                index=index, **documents_index_body(self._documents_layout)
+            )
+            logger.info("documents_index_created name=%s", index)
 
     async def save(self, name: str, meta: GenerationMeta) -> None:
         await self._client.indices.put_mapping(index=name, meta=meta.to_meta())

@@ -17,7 +17,7 @@ from elasticsearch import AsyncElasticsearch
 
 from indexer.chunks import Chunk
 from indexer.generations.elastic_io import read_by_id
-from indexer.store.errors import ELASTICSEARCH_ERRORS, store_unavailable
+from indexer.store.errors import unavailable_as_transient
 from indexer.vectors import ChunkVectors
 
 
@@ -55,13 +55,8 @@ class LiveVectors:
     ) -> dict[str, ChunkVectors]:
         if not chunks:
             return {}
-        try:
+        with unavailable_as_transient("reading the live generation's vectors"):
             found = await read_by_id(self._client, self._alias, [c.chunk_id for c in chunks])
-        except ELASTICSEARCH_ERRORS as error:
-            unavailable = store_unavailable(error, "reading the live generation's vectors")
-            if unavailable is None:
-                raise
-            raise unavailable from error
         copied = {}
         for chunk in chunks:
             source = found.get(chunk.chunk_id)

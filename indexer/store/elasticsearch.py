@@ -24,7 +24,7 @@ from indexer.store.errors import (
     GenerationMismatch,
     bulk_item_failure,
     found_items,
-    store_unavailable,
+    unavailable_as_transient,
 )
 from indexer.store.mappings import (
     IndexLayout,
@@ -71,7 +71,7 @@ class ElasticsearchStore:
         """The documents index and the current chunk generation (created on first use)."""
         settings = self._settings
         alias = settings.chunks_alias
-        try:
+        with unavailable_as_transient("preparing the indexes"):
             await self._ensure_documents_index()
             if await self._client.indices.exists_alias(name=alias):
                 found = await self._client.indices.get_alias(name=alias)
@@ -98,23 +98,13 @@ class ElasticsearchStore:
                 )
                 body["aliases"] = {alias: {"is_write_index": True}}
                 await self._create(generation, body)
-        except ELASTICSEARCH_ERRORS as error:
-            unavailable = store_unavailable(error, "preparing the indexes")
-            if unavailable is None:
-                raise
-            raise unavailable from error
         self.generation = generation
         return generation
 
     async def ensure_documents_index(self) -> None:
         """The documents index alone (a chunking group's whose generations exist)."""
-        try:
+        with unavailable_as_transient("preparing the documents index"):
             await self._ensure_documents_index()
-        except ELASTICSEARCH_ERRORS as error:
-            unavailable = store_unavailable(error, "preparing the documents index")
-            if unavailable is None:
-                raise
-            raise unavailable from error
 
     async def _ensure_documents_index(self) -> None:
         settings = self._settings
@@ -137,15 +127,10 @@ class ElasticsearchStore:
         if not doc_ids:
             return {}
         doing = "loading manifests"
-        try:
+        with unavailable_as_transient(doing):
             response = await self._client.mget(
                 index=self._settings.documents_index, ids=list(doc_ids), source=["manifest"]
             )
-        except ELASTICSEARCH_ERRORS as error:
-            unavailable = store_unavailable(error, doing)
-            if unavailable is None:
-                raise
-            raise unavailable from error
         return {
             item["_id"]: manifest_from_source(item["_source"])
             for item in found_items(response["docs"], doing)
@@ -159,15 +144,10 @@ class ElasticsearchStore:
         if not chunk_ids:
             return set()
         doing = "checking stored chunks"
-        try:
+        with unavailable_as_transient(doing):
             response = await self._client.mget(
                 index=index or self._settings.chunks_alias, ids=list(chunk_ids), source=False
             )
-        except ELASTICSEARCH_ERRORS as error:
-            unavailable = store_unavailable(error, doing)
-            if unavailable is None:
-                raise
-            raise unavailable from error
         return {item["_id"] for item in found_items(response["docs"], doing)}
 
     async def apply(self, writes: Sequence[DocumentWrite]) -> dict[str, str]:
@@ -215,7 +195,7 @@ class ElasticsearchStore:
         failures: dict[str, str] = {}
         if not actions:
             return failures
-        try:
+        with unavailable_as_transient(f"writing {what}s"):
             async for ok, item in async_streaming_bulk(
                 self._client,
                 actions,
@@ -239,11 +219,6 @@ class ElasticsearchStore:
                     f"{what} {failed.operation} failed ({failed.status}): {failed.reason}"
                 )
                 logger.error("store_failure doc_id=%s %s", document, failures[document])
-        except ELASTICSEARCH_ERRORS as error:
-            unavailable = store_unavailable(error, f"writing {what}s")
-            if unavailable is None:
-                raise
-            raise unavailable from error
         return failures
 
 

@@ -16,6 +16,8 @@ without committing) and a 503 on the read side (``query_api.errors.ServiceUnavai
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +72,19 @@ def store_unavailable(error: Exception, doing: str) -> StoreUnavailable | None:
     if isinstance(error, ApiError) and is_unavailable(error.meta.status, error_type(error)):
         return StoreUnavailable(failure_reason(error, doing))
     return None
+
+
+@contextmanager
+def unavailable_as_transient(doing: str) -> Iterator[None]:
+    """Around Elasticsearch requests: an error that means *try again later* raises
+    :class:`StoreUnavailable` (see :func:`store_unavailable`); any other propagates."""
+    try:
+        yield
+    except ELASTICSEARCH_ERRORS as error:
+        unavailable = store_unavailable(error, doing)
+        if unavailable is None:
+            raise
+        raise unavailable from error
 
 
 def found_items(docs: list[dict[str, Any]], doing: str) -> list[dict[str, Any]]:

@@ -110,6 +110,11 @@ def chunk_index_body(
     }
 
 
+LIVE_MANIFESTS: dict[str, Any] = {"bool": {"must_not": [{"term": {"deleted": True}}]}}
+"""The documents index's query for documents that are indexed (a delete leaves a
+tombstone manifest)."""
+
+
 def documents_index_body(layout: IndexLayout = IndexLayout()) -> dict[str, Any]:
     """Manifests are stored whole (``enabled: false`` for the chunk list) and found by id."""
     return {

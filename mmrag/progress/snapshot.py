@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.change_log import TopicOffsets, topic_lag
-from indexer.generations.meta import GenerationMeta, GenerationMetaError
+from indexer.generations.meta import documents_index_in
+from indexer.store.mappings import LIVE_MANIFESTS
 from stream.lanes import Lane
 
 MAX_SOURCES = 1000
@@ -115,18 +116,14 @@ def served_generation(mapping: Mapping[str, Any], shared: str) -> Served:
         return Served(None, shared)
     generation = sorted(mapping)[-1]
     meta = mapping[generation].get("mappings", {}).get("_meta", {})
-    try:
-        own = GenerationMeta.from_meta(meta).documents_index
-    except GenerationMetaError:
-        own = None
-    return Served(str(generation), own or shared)
+    return Served(str(generation), documents_index_in(meta) or shared)
 
 
 def sources_query() -> dict[str, Any]:
     """Documents index: live (not deleted) manifests per source, with their chunks."""
     return {
         "size": 0,
-        "query": {"bool": {"must_not": [{"term": {"deleted": True}}]}},
+        "query": LIVE_MANIFESTS,
         "aggs": {
             "sources": {
                 "terms": {"field": "source", "size": MAX_SOURCES, "order": {"_key": "asc"}},

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from indexer.generations.meta import GenerationConfig, GenerationMeta
+from indexer.generations.meta import GenerationConfig, GenerationMeta, documents_index_in
 from mmrag.progress.report import ProgressTracker
 from mmrag.progress.snapshot import Served, Snapshot, served_generation
 from mmrag.progress.view import status_table
-from query_api.index_space import IndexSpace, own_documents_index
+from query_api.index_space import IndexSpace
 
 SHARED = "mmrag-documents"
 CONFIG = GenerationConfig(text_model="minilm", text_dimensions=384)
@@ -42,7 +42,7 @@ def test_the_served_generations_documents_index_comes_from_its_meta(
 ) -> None:
     space = IndexSpace.from_meta("mmrag-chunks-000003", meta)
     assert space.documents_index_or(SHARED) == expected
-    assert (own_documents_index(meta) or SHARED) == expected
+    assert (documents_index_in(meta) or SHARED) == expected
 
 
 def test_the_space_keeps_its_models_besides_its_documents_index() -> None:
